@@ -1,0 +1,37 @@
+package io.shmsync;
+
+/** The kinds of named object a region's directory can hold (docs/PROTOCOL.md §2). */
+public enum ObjectType {
+    /** A counting semaphore laid out as glibc's {@code sem_t}. */
+    SEMAPHORE(1, 64);
+
+    public static final int SEMAPHORE_VALUE = 1;
+
+    private final int code;
+    private final int minimumSize;
+
+    ObjectType(int code, int minimumSize) {
+        this.code = code;
+        this.minimumSize = minimumSize;
+    }
+
+    /** The {@code type} value stored in the directory entry. */
+    public int code() {
+        return code;
+    }
+
+    /** The smallest valid object size of this type, in bytes. */
+    public int minimumSize() {
+        return minimumSize;
+    }
+
+    /** @return the type with this code, or null if the code is unknown */
+    public static ObjectType ofCode(int code) {
+        for (ObjectType t : values()) {
+            if (t.code == code) {
+                return t;
+            }
+        }
+        return null;
+    }
+}

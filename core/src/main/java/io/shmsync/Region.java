@@ -1,0 +1,352 @@
+package io.shmsync;
+
+import io.shmsync.internal.futex.Futex;
+import io.shmsync.internal.posix.Posix;
+import io.shmsync.internal.region.Directory;
+import io.shmsync.internal.region.DirectoryEntryLayout;
+import io.shmsync.internal.region.Mapping;
+import io.shmsync.internal.region.RegionLayout;
+import io.shmsync.internal.region.SharedFiles;
+import io.shmsync.internal.sync.Guard;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.regex.Pattern;
+
+/**
+ * A named region of shared memory, the file {@code /dev/shm/shmsync.NAME}, holding a directory of named
+ * synchronisation objects. Every process (JVM, C program, kernel thread) that maps the same region sees
+ * the same objects.
+ *
+ * <pre>{@code
+ * try (Region region = Region.openOrCreate("orders", 1 << 20)) {
+ *     Semaphore ready = region.semaphore("ready", 0);
+ *     ready.acquire();          // another process calls region.semaphore("ready", 0).release()
+ * }
+ * }</pre>
+ *
+ * <p><b>Files.</b> The directory is {@code /dev/shm}, or the value of the system property
+ * {@value #DIRECTORY_PROPERTY} or, failing that, of the environment variable {@value #DIRECTORY_ENV}.
+ * Creation is race-free (the complete image is built in a temp file and {@code link()}ed to its name, as
+ * glibc's {@code sem_open} does); the pages are reserved at creation, so a full {@code /dev/shm} fails then
+ * with an {@link IOException}, never later with a {@code SIGBUS}. Opening refuses symbolic links, files
+ * owned by another user (unless {@linkplain RegionOptions#allowOwner(int) allowed}) and any file whose
+ * header or directory is inconsistent ({@link InvalidRegionException}, naming the file and the field).
+ *
+ * <p><b>Objects.</b> {@link #semaphore(String, int)} gets or creates a named semaphore; of many processes
+ * racing to create the same name exactly one initialises it. {@link #remove(String)} removes an object:
+ * its threads blocked anywhere wake up and fail, and handles to it refuse to operate.
+ *
+ * <p><b>Closing.</b> {@link #close()} wakes this process's threads blocked on the region's objects (they
+ * throw {@link RegionClosedException}), waits until they have left, then unmaps the region; afterwards every
+ * use of the region and of its objects' handles throws {@link IllegalStateException}. Closing never removes
+ * the file: {@link #unlink(String)} does, and processes that have it mapped keep using it.
+ *
+ * <p>Instances are thread-safe.
+ */
+public final class Region implements AutoCloseable {
+    /** System property naming the directory that holds regions (default {@code /dev/shm}). */
+    public static final String DIRECTORY_PROPERTY = "io.shmsync.dir";
+    /** Environment variable naming the directory that holds regions, if the property is not set. */
+    public static final String DIRECTORY_ENV = "SHMSYNC_DIR";
+    /** File name prefix of a region. */
+    public static final String FILE_PREFIX = "shmsync.";
+    /** File name prefix of a region being created; files left by a dead creator are removed. */
+    public static final String TEMP_PREFIX = "shmsync-tmp.";
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,199}");
+
+    private final String name;
+    private final Mapping mapping;
+    private final Directory directory;
+
+    private Region(String name, Mapping mapping, Directory directory) {
+        this.name = name;
+        this.mapping = mapping;
+        this.directory = directory;
+    }
+
+    /** The directory that holds region files. */
+    public static Path directory() {
+        String d = System.getProperty(DIRECTORY_PROPERTY);
+        if (d == null || d.isEmpty()) {
+            d = System.getenv(DIRECTORY_ENV);
+        }
+        return Path.of(d == null || d.isEmpty() ? "/dev/shm" : d);
+    }
+
+    /** The file of region {@code name}. */
+    public static Path path(String name) {
+        checkName(name);
+        return directory().resolve(FILE_PREFIX + name);
+    }
+
+    private static void checkName(String name) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("region name must match " + NAME.pattern() + ", got "
+                    + (name == null ? "null" : "\"" + name + "\""));
+        }
+    }
+
+    private static void init() {
+        Posix.init();
+        Futex.init(); // create the futex method handles now, not on the first contended wait
+    }
+
+    /**
+     * Creates region {@code name} of at least {@code size} bytes (rounded up to 4096), mode 0600.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException if it exists
+     * @throws IOException if the file cannot be created or its pages reserved (e.g. {@code /dev/shm} full)
+     */
+    public static Region create(String name, long size) throws IOException {
+        return create(name, size, RegionOptions.defaults());
+    }
+
+    /** Creates region {@code name} with {@code options}; see {@link #create(String, long)}. */
+    public static Region create(String name, long size, RegionOptions options) throws IOException {
+        Region r = create(name, size, options, true);
+        return r;
+    }
+
+    /**
+     * Opens region {@code name}, creating it with {@code size} bytes if it does not exist. Of processes
+     * racing to create it, one wins and the others open the winner's region.
+     */
+    public static Region openOrCreate(String name, long size) throws IOException {
+        return openOrCreate(name, size, RegionOptions.defaults());
+    }
+
+    /** Opens or creates region {@code name} with {@code options}; see {@link #openOrCreate(String, long)}. */
+    public static Region openOrCreate(String name, long size, RegionOptions options) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return open(name, options);
+            } catch (NoSuchFileException absent) {
+                Region r = create(name, size, options, false);
+                if (r != null) {
+                    return r;
+                }
+                if (attempt > 100) {
+                    throw absent; // created and unlinked again and again by others
+                }
+            }
+        }
+    }
+
+    private static Region create(String name, long size, RegionOptions options, boolean exclusive)
+            throws IOException {
+        checkName(name);
+        init();
+        long rounded = Math.max(RegionLayout.MIN_REGION_SIZE, (size + RegionLayout.PAGE_SIZE - 1)
+                & -(long) RegionLayout.PAGE_SIZE);
+        if (size <= 0 || rounded < size) {
+            throw new IllegalArgumentException("region size must be positive, got " + size);
+        }
+        int capacity = options.directoryCapacity() != 0 ? options.directoryCapacity()
+                : RegionLayout.defaultCapacity(rounded);
+        Path file = path(name);
+        SharedFiles.removeOrphans(file.getParent(), TEMP_PREFIX);
+        long pidns = pidNamespace();
+        Mapping m = SharedFiles.create(file, TEMP_PREFIX, 8, options.mode(), rounded,
+                s -> Directory.format(s, rounded, capacity, pidns), exclusive, "region " + name);
+        if (m == null) {
+            return null;
+        }
+        try {
+            return new Region(name, m, Directory.open(m));
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Opens the existing region {@code name}, validating it completely.
+     *
+     * @throws NoSuchFileException if there is none
+     * @throws InvalidRegionException if it is not a valid region (the message names the file and field)
+     * @throws java.nio.file.AccessDeniedException if another user owns it
+     */
+    public static Region open(String name) throws IOException {
+        return open(name, RegionOptions.defaults());
+    }
+
+    /** Opens the existing region {@code name}; {@code options} may allow other owners. */
+    public static Region open(String name, RegionOptions options) throws IOException {
+        checkName(name);
+        init();
+        Path file = path(name);
+        Posix.FileStat[] st = new Posix.FileStat[1];
+        int fd = SharedFiles.openChecked(file, options.allowedOwners(), RegionLayout.MIN_REGION_SIZE, st);
+        Mapping m = Mapping.map(fd, file, st[0].size(), st[0], "region " + name);
+        try {
+            return new Region(name, m, Directory.open(m));
+        } catch (IOException | RuntimeException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Removes region {@code name}'s file. Processes that have it mapped keep using it; new opens fail.
+     *
+     * @return false if it did not exist
+     */
+    public static boolean unlink(String name) throws IOException {
+        Path p = path(name);
+        try {
+            Files.delete(p);
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    /** The names of the regions in {@link #directory()}, sorted. Contents are not validated. */
+    public static List<String> list() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(directory(), FILE_PREFIX + "*")) {
+            for (Path p : ds) {
+                String n = p.getFileName().toString().substring(FILE_PREFIX.length());
+                if (NAME.matcher(n).matches() && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    names.add(n);
+                }
+            }
+        }
+        names.sort(null);
+        return names;
+    }
+
+    static long pidNamespace() {
+        try {
+            String link = Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString(); // "pid:[4026531836]"
+            return Long.parseLong(link.substring(link.indexOf('[') + 1, link.indexOf(']')));
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    // ------------------------------------------------------------------ objects
+
+    /**
+     * Gets the semaphore {@code name}, creating it with {@code initialPermits} if it does not exist (an
+     * existing semaphore keeps its permits, like {@code sem_open(O_CREAT)} on an existing name).
+     *
+     * @throws ObjectTypeMismatchException if {@code name} is another type of object
+     * @throws RegionFullException if it must be created and the directory or the heap is full
+     * @throws IllegalArgumentException if the name is empty, longer than 40 UTF-8 bytes or has control
+     *                                  characters, or {@code initialPermits} is negative
+     */
+    public Semaphore semaphore(String name, int initialPermits) {
+        Semaphore.checkInitial(initialPermits);
+        Directory.Entry e = directory.getOrCreate(name, ObjectType.SEMAPHORE, ObjectType.SEMAPHORE.minimumSize(),
+                offset -> Semaphore.writeImage(mapping.segment(), offset, initialPermits));
+        return semaphore(e);
+    }
+
+    /**
+     * Gets the existing semaphore {@code name}.
+     *
+     * @throws NoSuchElementException if there is no object of that name
+     * @throws ObjectTypeMismatchException if it is another type of object
+     */
+    public Semaphore semaphore(String name) {
+        Directory.checkName(name);
+        Directory.Entry e = directory.get(name, ObjectType.SEMAPHORE);
+        if (e == null) {
+            throw new NoSuchElementException("no semaphore \"" + name + "\" in region " + this.name);
+        }
+        return semaphore(e);
+    }
+
+    private Semaphore semaphore(Directory.Entry e) {
+        Guard guard = Guard.of(mapping.scope(), mapping.segment(),
+                directory.entryOffset(e.index()) + DirectoryEntryLayout.SEQUENCE_OFFSET, e.sequence(),
+                "semaphore \"" + e.name() + "\" in region " + name);
+        return new Semaphore(mapping.segment(), e.offset(), guard);
+    }
+
+    /**
+     * Reserves a name {@code prefix + n} that no entry uses (the smallest such n &ge; 1), atomically across
+     * processes: no other process gets the same name until it is {@linkplain #remove(String) removed}.
+     * Creating an object under a reserved name uses the reservation.
+     */
+    public String reserveUnusedName(String prefix) {
+        return directory.reserveUnusedName(prefix);
+    }
+
+    /**
+     * Removes the object or reserved name {@code name}. Threads of every process blocked on the object
+     * wake up and throw {@link ObjectRemovedException}; handles to it refuse to operate; its memory is
+     * reused by later objects. Remove an object only when its users are done with it.
+     *
+     * @return false if there was no such entry
+     */
+    public boolean remove(String name) {
+        return directory.remove(name);
+    }
+
+    /** A snapshot of the directory: objects and reserved names. */
+    public List<RegionEntry> entries() {
+        List<RegionEntry> list = new ArrayList<>();
+        for (Directory.Entry e : directory.entries()) {
+            list.add(e.state() == DirectoryEntryLayout.STATE_LIVE
+                    ? new RegionEntry(e.name(), ObjectType.ofCode(e.type()), e.offset(), e.size(), e.sequence())
+                    : new RegionEntry(e.name(), null, 0, 0, e.sequence()));
+        }
+        return list;
+    }
+
+    /** The region's name. */
+    public String name() {
+        return name;
+    }
+
+    /** The region's file. */
+    public Path file() {
+        return mapping.path();
+    }
+
+    /** The region's size in bytes. */
+    public long size() {
+        return mapping.segment().byteSize();
+    }
+
+    /** Number of directory entries. */
+    public int directoryCapacity() {
+        return directory.capacity();
+    }
+
+    /** The inode of the creator's PID namespace, as recorded in the header (0 if unknown). */
+    public long creatorPidNamespace() {
+        return directory.creatorPidNamespace();
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return mapping.isClosed();
+    }
+
+    /**
+     * Wakes this process's threads blocked on the region's objects (they throw
+     * {@link RegionClosedException}), waits until they have left their waits, and unmaps the region.
+     * Idempotent. Other processes are not affected.
+     */
+    @Override
+    public void close() {
+        mapping.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Region[" + name + ", " + mapping.path() + ", " + size() + " bytes"
+                + (isClosed() ? ", closed" : ", " + directory.capacity() + " entries") + "]";
+    }
+}

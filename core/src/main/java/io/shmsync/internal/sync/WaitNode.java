@@ -1,0 +1,74 @@
+package io.shmsync.internal.sync;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The per-thread state of one blocking wait; the one wait core that every primitive uses.
+ *
+ * <p>Usage by a primitive's slow path (see {@code Semaphore}):
+ * <pre>{@code
+ * WaitNode node = WaitNode.enter(guard);      // registers with the scope: close waits for us
+ * try {
+ *     ... word transitions; when it must block:
+ *     if (!node.await(segment, wordOffset, expected, timed, deadline, interruptible)) -> timed out
+ * } finally {
+ *     ... undo the registration in the word if the wait failed;
+ *     node.exit();
+ * }
+ * }</pre>
+ * A platform thread reuses one node for all its waits; a virtual thread gets a node per thread too, but
+ * never makes a futex syscall itself (it would pin its carrier): it parks and lets the
+ * {@link WaitMultiplexer} watch its word.
+ */
+public abstract sealed class WaitNode permits PlatformWaitNode, VirtualWaitNode {
+    private static final ThreadLocal<WaitNode> NODES = ThreadLocal.withInitial(
+            () -> Thread.currentThread().isVirtual() ? new VirtualWaitNode() : new PlatformWaitNode());
+
+    Guard guard;
+
+    /** Enters a wait for an object protected by {@code guard}; pair with {@link #exit()} in a finally block. */
+    public static WaitNode enter(Guard guard) {
+        WaitNode node = NODES.get();
+        guard.scope.enter(node);
+        node.guard = guard;
+        return node;
+    }
+
+    /** Leaves the scope entered with {@link #enter(Guard)}. */
+    public final void exit() {
+        Guard g = guard;
+        guard = null;
+        if (g != null) {
+            g.scope.exit(this);
+        }
+    }
+
+    /**
+     * Blocks while the 32-bit word at {@code segment + offset} equals {@code expected}; may return
+     * spuriously: the caller re-reads its word and decides.
+     *
+     * @param timed         whether {@code deadline} applies
+     * @param deadline      a {@link System#nanoTime()} deadline (CLOCK_MONOTONIC)
+     * @param interruptible whether {@link Thread#interrupt()} ends the wait with {@link InterruptedException}
+     * @return false if the deadline passed, true otherwise (woken, spurious, word changed)
+     * @throws InterruptedException if interruptible and interrupted (the interrupt status is cleared)
+     * @throws io.shmsync.ObjectRemovedException if the guarded object was removed
+     * @throws io.shmsync.RegionClosedException if this process closed the mapping
+     */
+    public abstract boolean await(MemorySegment segment, long offset, int expected, boolean timed, long deadline,
+                                  boolean interruptible) throws InterruptedException;
+
+    /** Called by {@link WaitScope#closeAndDrain()} from another thread: end the current wait now. */
+    abstract void abort();
+
+    /** Common checks after any return from a sleep. */
+    final void checkAfterWake() {
+        Guard g = guard;
+        if (g.scope.isClosing()) {
+            throw g.scope.closedException();
+        }
+        if (g.removed()) {
+            throw g.removedException();
+        }
+    }
+}
