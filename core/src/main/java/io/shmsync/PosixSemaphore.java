@@ -1,6 +1,5 @@
 package io.shmsync;
 
-import io.shmsync.internal.futex.Futex;
 import io.shmsync.internal.posix.Posix;
 import io.shmsync.internal.region.Mapping;
 import io.shmsync.internal.region.SharedFiles;
@@ -77,8 +76,7 @@ public final class PosixSemaphore extends Semaphore implements AutoCloseable {
     /** Opens an existing named semaphore, also accepting files owned by {@code allowedOwners}. */
     public static PosixSemaphore open(String name, Set<Integer> allowedOwners) throws IOException {
         Path p = path(name);
-        Posix.init();
-        Futex.init();
+        Region.init();
         Posix.FileStat[] st = new Posix.FileStat[1];
         int fd = SharedFiles.openChecked(p, allowedOwners, SemaphoreLayout.SEM_T_LENGTH, st);
         Mapping m = Mapping.map(fd, p, SemaphoreLayout.SEM_T_LENGTH, st[0], "POSIX semaphore " + display(name));
@@ -122,8 +120,7 @@ public final class PosixSemaphore extends Semaphore implements AutoCloseable {
         if ((mode & ~0777) != 0) {
             throw new IllegalArgumentException("mode must be permission bits 0 .. 0777");
         }
-        Posix.init();
-        Futex.init();
+        Region.init();
         // glibc's temp name is "sem.XXXXXX"; ours has 12 hex digits after the same prefix.
         Mapping m = SharedFiles.create(p, "sem.", 6, mode, SemaphoreLayout.SEM_T_LENGTH,
                 s -> writeImage(s, 0, initialPermits), exclusive, "POSIX semaphore " + display(name));

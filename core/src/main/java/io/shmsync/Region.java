@@ -1,6 +1,7 @@
 package io.shmsync;
 
 import io.shmsync.internal.futex.Futex;
+import io.shmsync.internal.posix.NativeAccess;
 import io.shmsync.internal.posix.Posix;
 import io.shmsync.internal.region.Directory;
 import io.shmsync.internal.region.DirectoryEntryLayout;
@@ -94,7 +95,8 @@ public final class Region implements AutoCloseable {
         }
     }
 
-    private static void init() {
+    static void init() {
+        NativeAccess.require(); // one clear exception naming the flag, before any restricted call
         Posix.init();
         Futex.init(); // create the futex method handles now, not on the first contended wait
     }
