@@ -277,6 +277,61 @@ static int cmd_uncontended(int argc, char **argv)
  * ------------------------------------------------------------------------- */
 enum { CH_PING, CH_PONG, CH_READY, CH_COUNT };
 
+/*
+ * The parent blocks in wait() with no timeout, so a child that dies early
+ * (pinning failed, killed) would hang it. SIGCHLD reaps the child: a clean
+ * exit (it only exits 0 after its last post) is recorded for the final
+ * waitpid; anything else ends the parent with status 2.
+ */
+static volatile sig_atomic_t pong_reaped;
+static int pong_status;
+
+static void on_sigchld(int sig)
+{
+	static const char msg[] = "sem_bench: pong child died before finishing\n";
+	int saved_errno = errno, status;
+
+	(void)sig;
+	if (waitpid(-1, &status, WNOHANG) > 0) {
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+			ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+			(void)ignored;
+			_exit(EXIT_TOOL_FAILURE);
+		}
+		pong_status = status;
+		pong_reaped = 1;
+	}
+	errno = saved_errno;
+}
+
+static void catch_child_exit(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGCHLD, &sa, NULL) != 0)
+		die_errno("sigaction(SIGCHLD)");
+}
+
+static int reap_child(pid_t child)
+{
+	int status;
+
+	for (;;) {
+		if (pong_reaped)
+			return pong_status;
+		if (waitpid(child, &status, 0) == child)
+			return status;
+		if (errno != EINTR && errno != ECHILD)
+			die_errno("waitpid");
+		/* ECHILD: the handler reaped it between our check and the call. */
+	}
+}
+
 static noreturn void pong_child(const struct mechanism *m, union channel *ch, int cpu,
 				uint64_t total)
 {
@@ -345,6 +400,7 @@ static int cmd_pingpong(const struct mechanism *m, int argc, char **argv)
 		m->init(&ch[i]);
 
 	fflush(stdout);
+	catch_child_exit();
 	child = fork();
 	if (child < 0)
 		die_errno("fork");
@@ -366,10 +422,7 @@ static int cmd_pingpong(const struct mechanism *m, int argc, char **argv)
 		rtt[i] = now_ns() - t0;
 	}
 
-	while (waitpid(child, &status, 0) < 0) {
-		if (errno != EINTR)
-			die_errno("waitpid");
-	}
+	status = reap_child(child);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		die("pong child failed (wait status 0x%x)", status);
 	cpu_time_us(RUSAGE_SELF, &su, &ss);
