@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
+/*
+ * Prints the C view of the region format, one line per field and constant:
+ *
+ *   LAYOUT <Struct> <field> <offset> <size>
+ *   CONST <Class>.<NAME> <value>
+ *
+ * <Struct> and <Class> are the Java descriptor names (RegionLayout,
+ * DirectoryEntryLayout, SemaphoreLayout, ObjectType), <field> and <NAME> the
+ * names of docs/PROTOCOL.md's tables; values are decimal. Constants are
+ * qualified by class because several classes have a LENGTH.
+ */
+#include <stdio.h>
+#include "shmsync/layout.h"
+
+#define FIELD(cls, st, f)						\
+	printf("LAYOUT %s %s %zu %zu\n", #cls, #f,			\
+	       offsetof(struct st, f), sizeof(((struct st *)0)->f))
+#define CONST(cls, name, v)						\
+	printf("CONST %s.%s %llu\n", #cls, #name, (unsigned long long)(v))
+
+int main(void)
+{
+	FIELD(RegionLayout, shmsync_region_header, magic);
+	FIELD(RegionLayout, shmsync_region_header, version);
+	FIELD(RegionLayout, shmsync_region_header, header_length);
+	FIELD(RegionLayout, shmsync_region_header, region_size);
+	FIELD(RegionLayout, shmsync_region_header, directory_offset);
+	FIELD(RegionLayout, shmsync_region_header, directory_capacity);
+	FIELD(RegionLayout, shmsync_region_header, entry_length);
+	FIELD(RegionLayout, shmsync_region_header, heap_offset);
+	FIELD(RegionLayout, shmsync_region_header, heap_size);
+	FIELD(RegionLayout, shmsync_region_header, creator_pid);
+	FIELD(RegionLayout, shmsync_region_header, creator_uid);
+	FIELD(RegionLayout, shmsync_region_header, creator_pid_namespace);
+	FIELD(RegionLayout, shmsync_region_header, created_at_ns);
+	FIELD(RegionLayout, shmsync_region_header, flags);
+	FIELD(RegionLayout, shmsync_region_header, reserved);
+	CONST(RegionLayout, LENGTH, sizeof(struct shmsync_region_header));
+	CONST(RegionLayout, MAGIC, SHMSYNC_MAGIC);
+	CONST(RegionLayout, VERSION, SHMSYNC_VERSION);
+	CONST(RegionLayout, PAGE_SIZE, SHMSYNC_PAGE_SIZE);
+	CONST(RegionLayout, MIN_REGION_SIZE, SHMSYNC_MIN_REGION_SIZE);
+	CONST(RegionLayout, MAX_DIRECTORY_CAPACITY, SHMSYNC_MAX_DIRECTORY_CAPACITY);
+	CONST(RegionLayout, ALIGNMENT, SHMSYNC_ALIGNMENT);
+
+	FIELD(DirectoryEntryLayout, shmsync_dir_entry, sequence);
+	FIELD(DirectoryEntryLayout, shmsync_dir_entry, state);
+	FIELD(DirectoryEntryLayout, shmsync_dir_entry, name_length);
+	FIELD(DirectoryEntryLayout, shmsync_dir_entry, type);
+	FIELD(DirectoryEntryLayout, shmsync_dir_entry, offset);
+	FIELD(DirectoryEntryLayout, shmsync_dir_entry, size);
+	FIELD(DirectoryEntryLayout, shmsync_dir_entry, name);
+	CONST(DirectoryEntryLayout, STATE_FREE, SHMSYNC_STATE_FREE);
+	CONST(DirectoryEntryLayout, STATE_RESERVED, SHMSYNC_STATE_RESERVED);
+	CONST(DirectoryEntryLayout, STATE_LIVE, SHMSYNC_STATE_LIVE);
+	CONST(DirectoryEntryLayout, MAX_NAME_BYTES, SHMSYNC_MAX_NAME_BYTES);
+	CONST(DirectoryEntryLayout, LENGTH, sizeof(struct shmsync_dir_entry));
+
+	CONST(ObjectType, SEMAPHORE, SHMSYNC_TYPE_SEMAPHORE);
+
+	FIELD(SemaphoreLayout, shmsync_sem, data);
+	FIELD(SemaphoreLayout, shmsync_sem, private);
+	FIELD(SemaphoreLayout, shmsync_sem, pad);
+	FIELD(SemaphoreLayout, shmsync_sem, glibc_reserved);
+	FIELD(SemaphoreLayout, shmsync_sem, reserved);
+	CONST(SemaphoreLayout, LENGTH, sizeof(struct shmsync_sem));
+	CONST(SemaphoreLayout, SEM_T_LENGTH, SHMSYNC_SEM_T_LENGTH);
+	CONST(SemaphoreLayout, SEM_VALUE_MAX, SHMSYNC_SEM_VALUE_MAX);
+	CONST(SemaphoreLayout, NWAITERS_SHIFT, SHMSYNC_NWAITERS_SHIFT);
+	CONST(SemaphoreLayout, FUTEX_SHARED, SHMSYNC_FUTEX_SHARED);
+	return ferror(stdout) ? 2 : 0;
+}
