@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
+/*
+ * The thin environment layer under sem.h and region.h: 64-bit atomics on the
+ * semaphore word, ordered loads for the directory seqlock, futex calls,
+ * allocation and sorting. One implementation for user space (GCC __atomic
+ * builtins, syscall(SYS_futex)), one for the kernel (atomic64_*, READ_ONCE,
+ * and futex functions the module provides: see module/shmsync_futex.c).
+ *
+ * Every shim provides:
+ *   struct shmsync_semref     where one semaphore's atomics and futex calls go
+ *   struct shmsync_wait       how a blocking down may end (opaque to sem.h)
+ *   shmsync_load64()          relaxed 64-bit load
+ *   shmsync_cas64_acquire()   strong CAS, acquire on success, *old updated
+ *   shmsync_cas64_release()   strong CAS, release on success, *old updated
+ *   shmsync_fetch_add64()     relaxed fetch-and-add, returns the old value
+ *   shmsync_futex_wake()      non-private FUTEX_WAKE of n waiters on the word
+ *   shmsync_futex_wait()      sleep while the word equals expected; 0 means
+ *                             "look again", a negative errno ends the down
+ *   SHMSYNC_LOAD_ONCE(), SHMSYNC_LOAD_ACQUIRE(), shmsync_rmb()
+ */
+#ifndef SHMSYNC_SHIM_H
+#define SHMSYNC_SHIM_H
+
+#ifdef __KERNEL__
+
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/errno.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/types.h>
+
+struct shmsync_sem_handle;
+
+/*
+ * A semaphore as the kernel sees it: data is the word in the vmap'ed view of
+ * the pinned region pages (atomics), uaddr the same word at the address the
+ * region has in the module's mm (futex key); h the handle (statistics, wake
+ * deferral), NULL only for tests.
+ */
+struct shmsync_semref {
+	u64 *data;
+	u32 __user *uaddr;
+	struct shmsync_sem_handle *h;
+};
+
+/* How a kernel down may end: see shmsync_futex_wait() in the module. */
+struct shmsync_wait {
+	unsigned int mode;	/* SHMSYNC_WAIT_* */
+	ktime_t deadline;	/* absolute CLOCK_MONOTONIC, or KTIME_MAX */
+};
+
+#define SHMSYNC_WAIT_KILLABLE		0	/* fatal signals and stop end it */
+#define SHMSYNC_WAIT_INTERRUPTIBLE	1	/* any signal and stop end it */
+
+static inline u64 shmsync_load64(const u64 *p)
+{
+	return (u64)atomic64_read((const atomic64_t *)p);
+}
+
+static inline bool shmsync_cas64_acquire(u64 *p, u64 *old, u64 new)
+{
+	s64 o = (s64)*old;
+	bool ok = atomic64_try_cmpxchg_acquire((atomic64_t *)p, &o, (s64)new);
+
+	*old = (u64)o;
+	return ok;
+}
+
+static inline bool shmsync_cas64_release(u64 *p, u64 *old, u64 new)
+{
+	s64 o = (s64)*old;
+	bool ok = atomic64_try_cmpxchg_release((atomic64_t *)p, &o, (s64)new);
+
+	*old = (u64)o;
+	return ok;
+}
+
+static inline u64 shmsync_fetch_add64(u64 *p, u64 delta)
+{
+	return (u64)atomic64_fetch_add_relaxed((s64)delta, (atomic64_t *)p);
+}
+
+/* Provided by the module (module/shmsync_futex.c). */
+int shmsync_futex_wake(struct shmsync_semref *s, int n);
+int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
+		       const struct shmsync_wait *w);
+
+#define SHMSYNC_LOAD_ONCE(x)		READ_ONCE(x)
+#define SHMSYNC_LOAD_ACQUIRE(p)		smp_load_acquire(p)
+#define shmsync_rmb()			smp_rmb()
+#define shmsync_alloc_array(n, size)	kvmalloc_array(n, size, GFP_KERNEL)
+#define shmsync_free(p)			kvfree(p)
+#define shmsync_sort(base, n, size, cmp) sort(base, n, size, cmp, NULL)
+
+#else /* user space */
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <linux/types.h>
+#include <sys/syscall.h>
+
+/* In user space the atomics and the futex calls use the same address. */
+struct shmsync_semref {
+	__u64 *data;
+};
+
+/*
+ * How a user-space down may end: deadline is absolute CLOCK_MONOTONIC
+ * (tv_sec < 0: none); interruptible makes EINTR end it (sem_wait style),
+ * otherwise a signal only makes it look again.
+ */
+struct shmsync_wait {
+	struct timespec deadline;
+	bool interruptible;
+};
+
+static inline __u64 shmsync_load64(const __u64 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline bool shmsync_cas64_acquire(__u64 *p, __u64 *old, __u64 new)
+{
+	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static inline bool shmsync_cas64_release(__u64 *p, __u64 *old, __u64 new)
+{
+	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_RELEASE,
+					   __ATOMIC_RELAXED);
+}
+
+static inline __u64 shmsync_fetch_add64(__u64 *p, __u64 delta)
+{
+	return __atomic_fetch_add(p, delta, __ATOMIC_RELAXED);
+}
+
+static inline __u32 *shmsync_futex_word(struct shmsync_semref *s)
+{
+	return (__u32 *)((char *)s->data + SHMSYNC_SEM_FUTEX_OFFSET);
+}
+
+static inline int shmsync_futex_wake(struct shmsync_semref *s, int n)
+{
+	long r = syscall(SYS_futex, shmsync_futex_word(s), FUTEX_WAKE, n,
+			 NULL, NULL, 0);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+static inline int shmsync_futex_wait(struct shmsync_semref *s, __u32 expected,
+				     const struct shmsync_wait *w)
+{
+	const struct timespec *ts = w && w->deadline.tv_sec >= 0 ?
+				    &w->deadline : NULL;
+	long r = syscall(SYS_futex, shmsync_futex_word(s), FUTEX_WAIT_BITSET,
+			 expected, ts, NULL, FUTEX_BITSET_MATCH_ANY);
+
+	if (r == 0)
+		return 0;
+	switch (errno) {
+	case EAGAIN:
+		return 0;
+	case EINTR:
+		return w && w->interruptible ? -EINTR : 0;
+	default:
+		return -errno;	/* ETIMEDOUT, EFAULT (truncated region) */
+	}
+}
+
+#define SHMSYNC_LOAD_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define SHMSYNC_LOAD_ACQUIRE(p)		__atomic_load_n(p, __ATOMIC_ACQUIRE)
+#define shmsync_rmb()			__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define shmsync_alloc_array(n, size)	calloc(n, size)
+#define shmsync_free(p)			free(p)
+#define shmsync_sort(base, n, size, cmp) qsort(base, n, size, cmp)
+
+#endif /* __KERNEL__ */
+
+#endif /* SHMSYNC_SHIM_H */
