@@ -45,8 +45,8 @@ public final class ChildJvm implements AutoCloseable {
     private final Process process;
     private final OutputStream stdin;
     private final List<String> lines = new ArrayList<>();
+    private final java.util.BitSet consumed = new java.util.BitSet();
     private boolean eof;
-    private int cursor;
 
     private ChildJvm(String name, List<String> command, Process process) {
         this.name = name;
@@ -229,7 +229,11 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
-    /** The next line (after the last line returned by an await) that starts with {@code prefix}. */
+    /**
+     * The earliest line not returned by an earlier await that starts with {@code prefix}, waiting for it if
+     * needed. Lines that do not match stay available to later awaits, so lines printed by concurrent threads
+     * of the child may be awaited in any order.
+     */
     public String awaitLine(String prefix) {
         return awaitLine(prefix, DEFAULT_WAIT);
     }
@@ -255,9 +259,10 @@ public final class ChildJvm implements AutoCloseable {
     private synchronized String awaitMatching(Predicate<String> p, String what, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         for (;;) {
-            while (cursor < lines.size()) {
-                String l = lines.get(cursor++);
+            for (int i = consumed.nextClearBit(0); i < lines.size(); i = consumed.nextClearBit(i + 1)) {
+                String l = lines.get(i);
                 if (p.test(l)) {
+                    consumed.set(i);
                     return l;
                 }
             }

@@ -24,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *                                 ("ID TIMEDOUT count=N", N timed-out attempts)
  * stop ID                         ends the loop of a timed thread after its current attempt
  * interrupt ID                    Thread.interrupt() of thread ID
- * release SEM N                   SEM.release(N); prints "RELEASED SEM"
+ * release SEM N                   SEM.release(N); prints "RELEASED SEM", or "RELEASE-FAILED SEM exception-class"
  * stat SEM                        prints "STAT SEM value=V nwaiters=W"
  * close                           closes the region; prints "CLOSED"
  * exit                            ends the process (status 0)
@@ -77,8 +77,12 @@ public final class SemaphoreAgent {
                     case "stop" -> STOPS.get(c[1]).set(true);
                     case "interrupt" -> THREADS.get(c[1]).interrupt();
                     case "release" -> {
-                        sem(region, c[1]).release(Integer.parseInt(c[2]));
-                        Child.say("RELEASED " + c[1]);
+                        try {
+                            sem(region, c[1]).release(Integer.parseInt(c[2]));
+                            Child.say("RELEASED " + c[1]);
+                        } catch (RuntimeException e) {
+                            Child.say("RELEASE-FAILED " + c[1] + " " + e.getClass().getName());
+                        }
                     }
                     case "stat" -> {
                         Semaphore s = sem(region, c[1]);
