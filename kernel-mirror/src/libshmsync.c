@@ -109,14 +109,14 @@ static int removed(const struct shmsync_usem *s)
 
 int shmsync_usem_trydown(struct shmsync_usem *s)
 {
-	return removed(s) ? -EIDRM : shmsync_sem_trydown(&s->ref);
+	return removed(s) ? -EIDRM : shmsync_proto_trydown(&s->ref);
 }
 
 int shmsync_usem_down(struct shmsync_usem *s)
 {
 	struct shmsync_wait w = { .deadline = { .tv_sec = -1 } };
 
-	return removed(s) ? -EIDRM : shmsync_sem_down(&s->ref, &w);
+	return removed(s) ? -EIDRM : shmsync_proto_down(&s->ref, &w);
 }
 
 int shmsync_usem_down_timeout(struct shmsync_usem *s, long long timeout_ns)
@@ -132,12 +132,12 @@ int shmsync_usem_down_timeout(struct shmsync_usem *s, long long timeout_ns)
 		w.deadline.tv_sec++;
 		w.deadline.tv_nsec -= 1000000000L;
 	}
-	return shmsync_sem_down(&s->ref, &w);
+	return shmsync_proto_down(&s->ref, &w);
 }
 
 int shmsync_usem_up(struct shmsync_usem *s)
 {
-	return removed(s) ? -EIDRM : shmsync_sem_up(&s->ref);
+	return removed(s) ? -EIDRM : shmsync_proto_up(&s->ref);
 }
 
 void shmsync_verdict_format(const struct shmsync_verdict *v, char *buf,

@@ -34,7 +34,7 @@ static inline __u32 shmsync_sem_nwaiters(__u64 d)
 }
 
 /* Try-acquire (fast path): CAS d -> d - 1 while value > 0. */
-static inline int shmsync_sem_trydown(struct shmsync_semref *s)
+static inline int shmsync_proto_trydown(struct shmsync_semref *s)
 {
 	__u64 d = shmsync_load64(s->data);
 
@@ -50,7 +50,7 @@ static inline int shmsync_sem_trydown(struct shmsync_semref *s)
  * CAS replaced, wake one waiter if one is registered. After the CAS the
  * semaphore's memory is not touched again (only FUTEX_WAKE on its address).
  */
-static inline int shmsync_sem_up(struct shmsync_semref *s)
+static inline int shmsync_proto_up(struct shmsync_semref *s)
 {
 	__u64 d = shmsync_load64(s->data);
 
@@ -67,7 +67,7 @@ static inline int shmsync_sem_up(struct shmsync_semref *s)
  * Abort of a registered waiter: deregister; if a token is there and someone
  * else still waits, pass on the wake-up this waiter may have consumed.
  */
-static inline void shmsync_sem_abort(struct shmsync_semref *s)
+static inline void shmsync_proto_abort(struct shmsync_semref *s)
 {
 	__u64 d = shmsync_fetch_add64(s->data, -SHMSYNC_SEM_ONE_WAITER) -
 		  SHMSYNC_SEM_ONE_WAITER;
@@ -80,7 +80,7 @@ static inline void shmsync_sem_abort(struct shmsync_semref *s)
  * Acquire, slow path: register, then take a token and deregister in one CAS,
  * or sleep while value == 0 and look again. Call after trydown failed.
  */
-static inline int shmsync_sem_down_slow(struct shmsync_semref *s,
+static inline int shmsync_proto_down_slow(struct shmsync_semref *s,
 					const struct shmsync_wait *w)
 {
 	__u64 d = shmsync_fetch_add64(s->data, SHMSYNC_SEM_ONE_WAITER) +
@@ -99,17 +99,17 @@ static inline int shmsync_sem_down_slow(struct shmsync_semref *s,
 			break;
 		d = shmsync_load64(s->data);
 	}
-	shmsync_sem_abort(s);
+	shmsync_proto_abort(s);
 	return ret;
 }
 
 /* Acquire: fast path, then slow path. */
-static inline int shmsync_sem_down(struct shmsync_semref *s,
+static inline int shmsync_proto_down(struct shmsync_semref *s,
 				   const struct shmsync_wait *w)
 {
-	if (shmsync_sem_trydown(s) == 0)
+	if (shmsync_proto_trydown(s) == 0)
 		return 0;
-	return shmsync_sem_down_slow(s, w);
+	return shmsync_proto_down_slow(s, w);
 }
 
 #endif /* SHMSYNC_SEM_H */

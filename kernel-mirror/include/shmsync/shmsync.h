@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * shmsync.ko: the kernel API for other modules. Kernel threads attach to a
+ * shmsync region (/dev/shm/shmsync.NAME) and block on, and wake, the same
+ * semaphores as JVMs and C programs, through the same futex words.
+ */
+#ifndef _SHMSYNC_SHMSYNC_H
+#define _SHMSYNC_SHMSYNC_H
+
+#include <linux/compiler.h>
+#include <linux/sched.h>
+
+struct shmsync_region;
+struct shmsync_sem_handle;
+
+struct shmsync_region *shmsync_region_attach(const char *name);
+void shmsync_region_detach(struct shmsync_region *r);
+
+struct shmsync_sem_handle *shmsync_sem_get(struct shmsync_region *r,
+					   const char *name);
+void shmsync_sem_put(struct shmsync_sem_handle *s);
+
+int __must_check shmsync_sem_trydown(struct shmsync_sem_handle *s);
+int __must_check shmsync_sem_down(struct shmsync_sem_handle *s);
+int __must_check shmsync_sem_down_interruptible(struct shmsync_sem_handle *s);
+int __must_check shmsync_sem_down_killable(struct shmsync_sem_handle *s);
+int __must_check shmsync_sem_down_timeout(struct shmsync_sem_handle *s,
+					  long timeout);
+int shmsync_sem_up(struct shmsync_sem_handle *s);
+
+int shmsync_kthread_enter(void);
+void shmsync_kthread_exit(void);
+int shmsync_kthread_stop(struct task_struct *task);
+
+#endif /* _SHMSYNC_SHMSYNC_H */

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Regions and semaphore handles: attach (map, pin, vmap, validate), the
+ * exported semaphore API, the identity check and the debugfs view.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/debugfs.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/jiffies.h>
+#include <linux/mman.h>
+#include <linux/namei.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "shmsync_internal.h"
+
+#define SHMSYNC_IDENTITY_PERIOD	(2 * HZ)
+
+static LIST_HEAD(shmsync_regions);
+static DEFINE_MUTEX(shmsync_lock);
+
+static bool shmsync_region_name_ok(const char *name)
+{
+	size_t i, n = strnlen(name, SHMSYNC_NAME_MAX + 1);
+
+	if (n < 1 || n > SHMSYNC_NAME_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (isalnum(c) || c == '_')
+			continue;
+		if (i > 0 && (c == '.' || c == '-'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static void shmsync_report(struct shmsync_region *r,
+			   const struct shmsync_verdict *v)
+{
+	if (v->entry >= 0)
+		pr_err("region %s refused: directory entry %ld: %s = %llu (limit %llu)\n",
+		       r->name, v->entry, v->field, v->value, v->limit);
+	else
+		pr_err("region %s refused: %s = %llu (0x%llx), expected/limit %llu (0x%llx)\n",
+		       r->name, v->field, v->value, v->value, v->limit, v->limit);
+}
+
+/* On the worker, in shmsync_mm: map, pin and vmap the region file. */
+static int shmsync_map(void *arg)
+{
+	struct shmsync_region *r = arg;
+	unsigned long done = 0;
+	int n;
+
+	r->uaddr = vm_mmap(r->file, 0, r->size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, 0);
+	if (IS_ERR_VALUE(r->uaddr)) {
+		n = (int)r->uaddr;
+		r->uaddr = 0;
+		return n;
+	}
+	while (done < r->npages) {
+		n = pin_user_pages_fast(r->uaddr + done * PAGE_SIZE,
+					r->npages - done,
+					FOLL_WRITE | FOLL_LONGTERM,
+					r->pages + done);
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	if (done < r->npages) {
+		unpin_user_pages(r->pages, done);
+		vm_munmap(r->uaddr, r->size);
+		r->uaddr = 0;
+		return -EFAULT;	/* truncated while we attached */
+	}
+	r->kva = vmap(r->pages, r->npages, VM_MAP, PAGE_KERNEL);
+	if (!r->kva) {
+		unpin_user_pages(r->pages, r->npages);
+		vm_munmap(r->uaddr, r->size);
+		r->uaddr = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int shmsync_unmap(void *arg)
+{
+	struct shmsync_region *r = arg;
+
+	if (r->kva) {
+		vunmap(r->kva);
+		unpin_user_pages(r->pages, r->npages);
+	}
+	if (r->uaddr)
+		vm_munmap(r->uaddr, r->size);
+	return 0;
+}
+
+static void shmsync_identity_check(struct kthread_work *work)
+{
+	struct shmsync_region *r = container_of(work, struct shmsync_region,
+						identity_work.work);
+	char fname[sizeof("shmsync.") + SHMSYNC_NAME_MAX];
+	struct dentry *d;
+	bool replaced;
+	int ret = 0;
+
+	snprintf(fname, sizeof(fname), "shmsync.%s", r->name);
+	d = lookup_positive_unlocked(fname, r->dir.dentry, strlen(fname));
+	if (IS_ERR(d)) {
+		ret = PTR_ERR(d);
+		replaced = true;
+	} else {
+		replaced = d_inode(d) != file_inode(r->file);
+		dput(d);
+	}
+	if (replaced && !r->replaced)
+		pr_warn("region %s: %s/%s is %s; kernel threads stay on the attached file (inode %lu) while processes that open the name now get another one: re-attach\n",
+			r->name, shmsync_dir, fname,
+			ret ? "gone" : "another file", r->ino);
+	else if (!replaced && r->replaced)
+		pr_info("region %s: the name points to the attached file again\n",
+			r->name);
+	WRITE_ONCE(r->replaced, replaced);
+	kthread_queue_delayed_work(shmsync_worker, &r->identity_work,
+				   SHMSYNC_IDENTITY_PERIOD);
+}
+
+static int shmsync_status_show(struct seq_file *m, void *unused)
+{
+	struct shmsync_region *r = m->private;
+	struct shmsync_sem_handle *h;
+	u64 d;
+
+	seq_printf(m, "region %s\nfile %s/shmsync.%s\ninode %lu\nreplaced %d\n",
+		   r->name, shmsync_dir, r->name, r->ino, READ_ONCE(r->replaced));
+	seq_printf(m, "size %zu\ndirectory_capacity %u\nheap %llu-%llu\nrefs %u\n",
+		   r->size, r->g.directory_capacity, r->g.heap_offset,
+		   r->g.heap_end, kref_read(&r->ref));
+	mutex_lock(&r->lock);
+	list_for_each_entry(h, &r->sems, node) {
+		d = shmsync_load64(h->ref.data);
+		seq_printf(m, "sem %s offset=%llu generation=%u removed=%d value=%u nwaiters=%u downs=%lld ups=%lld futex_waits=%lld futex_wakes=%lld deferred_wakes=%lld\n",
+			   h->name, h->offset, h->generation,
+			   READ_ONCE(*h->sequence) != h->generation,
+			   shmsync_sem_value(d), shmsync_sem_nwaiters(d),
+			   atomic64_read(&h->downs), atomic64_read(&h->ups),
+			   atomic64_read(&h->futex_waits),
+			   atomic64_read(&h->futex_wakes),
+			   atomic64_read(&h->deferred_wakes));
+	}
+	mutex_unlock(&r->lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(shmsync_status);
+
+static int shmsync_open_file(struct shmsync_region *r)
+{
+	struct inode *inode;
+	kuid_t owner;
+	char *path;
+	loff_t size;
+
+	path = kasprintf(GFP_KERNEL, "%s/shmsync.%s", shmsync_dir, r->name);
+	if (!path)
+		return -ENOMEM;
+	r->file = filp_open(path, O_RDWR | O_NOFOLLOW | O_LARGEFILE, 0);
+	if (IS_ERR(r->file)) {
+		pr_err("region %s: cannot open %s: error %ld\n", r->name, path,
+		       PTR_ERR(r->file));
+		kfree(path);
+		return PTR_ERR(r->file);
+	}
+	kfree(path);
+	inode = file_inode(r->file);
+	r->ino = inode->i_ino;
+	if (!S_ISREG(inode->i_mode)) {
+		pr_err("region %s refused: not a regular file\n", r->name);
+		return -EINVAL;
+	}
+	owner = shmsync_owner_uid >= 0 ? make_kuid(current_user_ns(), shmsync_owner_uid)
+				       : current_euid();
+	if (!uid_eq(inode->i_uid, owner)) {
+		pr_err("region %s refused: owned by uid %u, expected %u (owner_uid=)\n",
+		       r->name, from_kuid(current_user_ns(), inode->i_uid),
+		       from_kuid(current_user_ns(), owner));
+		return -EPERM;
+	}
+	size = i_size_read(inode);
+	if (size < SHMSYNC_MIN_REGION_SIZE) {
+		pr_err("region %s refused: region_size: file has %lld bytes, fewer than %d (truncated?)\n",
+		       r->name, size, SHMSYNC_MIN_REGION_SIZE);
+		return -EINVAL;
+	}
+	if (size > shmsync_max_region_size || size % PAGE_SIZE) {
+		pr_err("region %s refused: region_size: %lld bytes, must be a multiple of %lu and at most max_region_size=%lu\n",
+		       r->name, size, PAGE_SIZE, shmsync_max_region_size);
+		return -EINVAL;
+	}
+	r->size = size;
+	r->npages = size >> PAGE_SHIFT;
+	r->dir.mnt = mntget(r->file->f_path.mnt);
+	r->dir.dentry = dget_parent(r->file->f_path.dentry);
+	return 0;
+}
+
+static void shmsync_region_free(struct shmsync_region *r)
+{
+	if (r->uaddr)
+		shmsync_run_on_worker(shmsync_unmap, r);
+	kvfree(r->pages);
+	if (r->dir.dentry)
+		path_put(&r->dir);
+	if (!IS_ERR_OR_NULL(r->file))
+		fput(r->file);
+	kfree(r);
+}
+
+/**
+ * shmsync_region_attach() - attach a shmsync region by name
+ * @name: the region name, [A-Za-z0-9_][A-Za-z0-9._-]{0,199}; the file is
+ *        <dir>/shmsync.@name (module parameter dir, default /dev/shm)
+ *
+ * The file is opened in the caller's context (its mount namespace and
+ * credentials: it must be a regular file, not a symbolic link, owned by the
+ * caller's euid or by owner_uid), mapped into shmsync's mm, pinned, and its
+ * header and directory are validated as docs/PROTOCOL.md 1.2 says; a region
+ * that fails is refused with one dmesg line naming the field. Attaching an
+ * attached name returns the same region with one more reference.
+ *
+ * The region's identity is the inode: if the name is later unlinked or
+ * replaced, kernel threads stay on the attached file, dmesg says so once and
+ * the debugfs view shows "replaced 1".
+ *
+ * Context: process context, may sleep.
+ * Return: the region, or an ERR_PTR: -EINVAL (bad name or refused contents),
+ * -ENOENT, -EPERM (owner), -EFAULT (truncated while attaching), -ENOMEM.
+ */
+struct shmsync_region *shmsync_region_attach(const char *name)
+{
+	struct shmsync_verdict v;
+	struct shmsync_region *r;
+	int ret;
+
+	if (!shmsync_region_name_ok(name))
+		return ERR_PTR(-EINVAL);
+	mutex_lock(&shmsync_lock);
+	list_for_each_entry(r, &shmsync_regions, node) {
+		if (!strcmp(r->name, name)) {
+			kref_get(&r->ref);
+			mutex_unlock(&shmsync_lock);
+			return r;
+		}
+	}
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r) {
+		ret = -ENOMEM;
+		goto unlock;
+	}
+	strscpy(r->name, name, sizeof(r->name));
+	kref_init(&r->ref);
+	INIT_LIST_HEAD(&r->sems);
+	mutex_init(&r->lock);
+	kthread_init_delayed_work(&r->identity_work, shmsync_identity_check);
+	ret = shmsync_open_file(r);
+	if (ret)
+		goto fail;
+	r->pages = kvcalloc(r->npages, sizeof(*r->pages), GFP_KERNEL);
+	if (!r->pages) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = shmsync_run_on_worker(shmsync_map, r);
+	if (ret) {
+		pr_err("region %s refused: cannot map and pin %zu bytes: error %d%s\n",
+		       r->name, r->size, ret,
+		       ret == -EFAULT ? " (file truncated?)" : "");
+		goto fail;
+	}
+	ret = shmsync_check_header(r->kva, r->size, &r->g, &v);
+	if (!ret)
+		ret = shmsync_check_directory(r->kva, &r->g, &v);
+	if (ret) {
+		if (ret == -EINVAL)
+			shmsync_report(r, &v);
+		goto fail;
+	}
+	r->debugfs = debugfs_create_dir(r->name, shmsync_debugfs);
+	debugfs_create_file("status", 0400, r->debugfs, r, &shmsync_status_fops);
+	list_add(&r->node, &shmsync_regions);
+	kthread_queue_delayed_work(shmsync_worker, &r->identity_work,
+				   SHMSYNC_IDENTITY_PERIOD);
+	mutex_unlock(&shmsync_lock);
+	pr_info("attached region %s: %zu bytes, inode %lu, %u directory entries\n",
+		r->name, r->size, r->ino, r->g.directory_capacity);
+	return r;
+
+fail:
+	shmsync_region_free(r);
+unlock:
+	mutex_unlock(&shmsync_lock);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(shmsync_region_attach);
+
+static void shmsync_region_release(struct kref *ref)
+{
+	struct shmsync_region *r = container_of(ref, struct shmsync_region, ref);
+
+	list_del(&r->node);
+	mutex_unlock(&shmsync_lock);
+	kthread_cancel_delayed_work_sync(&r->identity_work);
+	debugfs_remove_recursive(r->debugfs);
+	pr_info("detached region %s\n", r->name);
+	shmsync_region_free(r);
+}
+
+/**
+ * shmsync_region_detach() - drop a reference taken by shmsync_region_attach()
+ * @r: the region
+ *
+ * The last reference unmaps the region; semaphore handles hold references,
+ * so put them first.
+ *
+ * Context: process context, may sleep.
+ */
+void shmsync_region_detach(struct shmsync_region *r)
+{
+	kref_put_mutex(&r->ref, shmsync_region_release, &shmsync_lock);
+}
+EXPORT_SYMBOL_GPL(shmsync_region_detach);
+
+/**
+ * shmsync_sem_get() - look up a semaphore of an attached region
+ * @r: the region
+ * @name: the semaphore's name (1 to 40 bytes of UTF-8)
+ *
+ * The directory entry is read with its seqlock and checked like at attach;
+ * the handle keeps a private copy of its offset (used from then on, never
+ * re-read from the region) and its generation: once the object is removed
+ * from the region (by any process), every operation returns -EIDRM.
+ *
+ * Context: process context, may sleep.
+ * Return: the handle, or an ERR_PTR: -ENOENT, -EMEDIUMTYPE (not a
+ * semaphore), -EINVAL (the entry is corrupt), -ENOMEM.
+ */
+struct shmsync_sem_handle *shmsync_sem_get(struct shmsync_region *r,
+					   const char *name)
+{
+	struct shmsync_sem_handle *h;
+	struct shmsync_verdict v;
+	struct shmsync_entry e;
+	int ret;
+
+	ret = shmsync_lookup(r->kva, &r->g, name, strnlen(name, 64),
+			     SHMSYNC_TYPE_SEMAPHORE, &e, &v);
+	if (ret == -EINVAL)
+		shmsync_report(r, &v);
+	if (ret)
+		return ERR_PTR(ret);
+	h = kzalloc(sizeof(*h), GFP_KERNEL);
+	if (!h)
+		return ERR_PTR(-ENOMEM);
+	h->region = r;
+	h->ref.data = (u64 *)((char *)r->kva + e.offset);
+	h->ref.uaddr = (u32 __user *)(r->uaddr + e.offset +
+				      SHMSYNC_SEM_FUTEX_OFFSET);
+	h->ref.h = h;
+	h->sequence = &shmsync_dir_entry(r->kva, &r->g, e.index)->sequence;
+	h->generation = e.sequence;
+	h->index = e.index;
+	h->offset = e.offset;
+	memcpy(h->name, e.name, sizeof(h->name));
+	kthread_init_work(&h->wake_work, shmsync_sem_wake_work);
+	kref_get(&r->ref);
+	mutex_lock(&r->lock);
+	list_add_tail(&h->node, &r->sems);
+	mutex_unlock(&r->lock);
+	return h;
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_get);
+
+/**
+ * shmsync_sem_put() - release a handle from shmsync_sem_get()
+ * @s: the handle; no thread may be using it
+ *
+ * A wake-up still deferred to the worker is delivered first.
+ *
+ * Context: process context, may sleep.
+ */
+void shmsync_sem_put(struct shmsync_sem_handle *s)
+{
+	struct shmsync_region *r = s->region;
+
+	kthread_flush_work(&s->wake_work);
+	mutex_lock(&r->lock);
+	list_del(&s->node);
+	mutex_unlock(&r->lock);
+	kfree(s);
+	shmsync_region_detach(r);
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_put);
+
+static bool shmsync_removed(struct shmsync_sem_handle *s)
+{
+	return READ_ONCE(*s->sequence) != s->generation;
+}
+
+/**
+ * shmsync_sem_trydown() - take a token if one is there, never block
+ * @s: the semaphore
+ *
+ * Context: any.
+ * Return: 0 if a token was taken, -EAGAIN if none was there, -EIDRM if the
+ * semaphore was removed from its region.
+ */
+int shmsync_sem_trydown(struct shmsync_sem_handle *s)
+{
+	int ret;
+
+	if (shmsync_removed(s))
+		return -EIDRM;
+	ret = shmsync_proto_trydown(&s->ref);
+	if (!ret)
+		atomic64_inc(&s->downs);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_trydown);
+
+static int shmsync_down_common(struct shmsync_sem_handle *s, unsigned int mode,
+			       ktime_t deadline)
+{
+	struct shmsync_wait w = { .mode = mode, .deadline = deadline };
+	int ret;
+
+	might_sleep();
+	if (!(current->flags & PF_KTHREAD))
+		return -EPERM;
+	if (shmsync_removed(s))
+		return -EIDRM;
+	ret = shmsync_proto_down(&s->ref, &w);
+	if (!ret)
+		atomic64_inc(&s->downs);
+	return ret;
+}
+
+/**
+ * shmsync_sem_down() - take a token, sleeping until one is there
+ * @s: the semaphore
+ *
+ * Unlike down(), this cannot sleep uninterruptibly: the sleep is a futex
+ * wait, which a pending signal always ends. It behaves as
+ * shmsync_sem_down_killable(): other signals are blocked while it sleeps,
+ * and it returns early only when the thread is stopped or killed. It never
+ * spins and never leaves the thread in D state.
+ *
+ * Context: a kernel thread (PF_KTHREAD) without an mm of its own, or one
+ * inside shmsync_kthread_enter(). May sleep.
+ * Return: 0 with a token taken; -ESHUTDOWN if kthread_should_stop();
+ * -EINTR on a fatal signal; -EIDRM if the semaphore was removed; -EFAULT
+ * if the region file was truncated; -EPERM if not called by a kernel
+ * thread. On any error no token is taken and the thread no longer counts
+ * as a waiter.
+ */
+int shmsync_sem_down(struct shmsync_sem_handle *s)
+{
+	return shmsync_down_common(s, SHMSYNC_WAIT_KILLABLE, KTIME_MAX);
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_down);
+
+/**
+ * shmsync_sem_down_interruptible() - take a token, or stop at any signal
+ * @s: the semaphore
+ *
+ * Context: as shmsync_sem_down().
+ * Return: as shmsync_sem_down(), and -EINTR for any signal the thread
+ * allowed (allow_signal()).
+ */
+int shmsync_sem_down_interruptible(struct shmsync_sem_handle *s)
+{
+	return shmsync_down_common(s, SHMSYNC_WAIT_INTERRUPTIBLE, KTIME_MAX);
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_down_interruptible);
+
+/**
+ * shmsync_sem_down_killable() - take a token, or stop at a fatal signal
+ * @s: the semaphore
+ *
+ * Context: as shmsync_sem_down().
+ * Return: as shmsync_sem_down().
+ */
+int shmsync_sem_down_killable(struct shmsync_sem_handle *s)
+{
+	return shmsync_down_common(s, SHMSYNC_WAIT_KILLABLE, KTIME_MAX);
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_down_killable);
+
+/**
+ * shmsync_sem_down_timeout() - take a token, waiting at most @timeout jiffies
+ * @s: the semaphore
+ * @timeout: jiffies; 0 or less only tries
+ *
+ * Context: as shmsync_sem_down().
+ * Return: as shmsync_sem_down(), and -ETIMEDOUT when the time elapsed.
+ */
+int shmsync_sem_down_timeout(struct shmsync_sem_handle *s, long timeout)
+{
+	ktime_t deadline;
+
+	if (timeout <= 0)
+		return shmsync_sem_trydown(s) == -EAGAIN ? -ETIMEDOUT
+							 : shmsync_sem_trydown(s);
+	deadline = ktime_add_ns(ktime_get(), jiffies_to_nsecs(timeout));
+	return shmsync_down_common(s, SHMSYNC_WAIT_KILLABLE, deadline);
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_down_timeout);
+
+/**
+ * shmsync_sem_up() - post a token, waking one waiter (in any process) if any
+ * @s: the semaphore
+ *
+ * The FUTEX_WAKE is made only when the waiter count says someone waits.
+ * A kernel thread in process context wakes directly; any other caller
+ * (a user task, atomic context) has the wake delivered by the module's
+ * worker thread.
+ *
+ * Context: any.
+ * Return: 0; -EOVERFLOW if the value is already SEM_VALUE_MAX (nothing
+ * changed); -EIDRM if the semaphore was removed.
+ */
+int shmsync_sem_up(struct shmsync_sem_handle *s)
+{
+	int ret;
+
+	if (shmsync_removed(s))
+		return -EIDRM;
+	ret = shmsync_proto_up(&s->ref);
+	if (!ret)
+		atomic64_inc(&s->ups);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_up);
+
+int shmsync_regions_init(void)
+{
+	return 0;
+}
+
+void shmsync_regions_exit(void)
+{
+	WARN_ON(!list_empty(&shmsync_regions));
+}
