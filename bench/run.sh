@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# shmsync benchmarks: one command, one result directory.
+#
+#   bench/run.sh            quick mode (default): finishes in a few minutes on 2 cores
+#   bench/run.sh --full     longer JMH runs, more rounds and trials (for publication)
+#   bench/run.sh --out DIR  write the results to DIR instead of bench/results/<UTC timestamp>
+#   bench/run.sh --smoke    a one-minute check that every step works (numbers meaningless)
+#   bench/run.sh --no-build use bench/target/benchmarks.jar and kernel-mirror/build as they are
+#
+# Builds what it needs (../mvnw for the benchmarks jar, make for kernel-mirror's C tools, cc for
+# bench/native), then measures, in this order, all in one run on this machine:
+#   1. JMH, uncontended acquire+release: shmsync Semaphore / PosixSemaphore, java.util.concurrent.Semaphore,
+#      a VarHandle CAS lock on a mapped segment (-prof gc: B/op)          -> raw/jmh.json, raw/jmh.txt
+#   2. the native floor: glibc sem_post+sem_wait and a C CAS lock (sem_bench uncontended) -> raw/c-uncontended.txt
+#   3. syscalls of the benchmark thread for N and 10*N iterations (perf and/or strace on its TID) -> raw/syscalls.txt
+#   4. blocking ping-pong, cross-CPU (0,1) and pinned (0,0), TRIALS interleaved trials of: glibc C<->C
+#      (sem_bench), JVM<->JVM region Semaphore, JVM<->JVM PosixSemaphore, JVM<->C (sem_peer) -> raw/pingpong.txt
+#   5. attribution: the same ping-pong in C with FUTEX_WAIT vs futex_waitv on 1/2/3 words -> raw/waitv.txt
+# and writes summary.md (tables, ratios against the native floor, targets met or missed) and machine.txt.
+# Every tool prints "RESULT key=value ..." lines; io.shmsync.bench.Summary turns them into summary.md.
+set -euo pipefail
+
+BENCH=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$BENCH")
+. "$BENCH/../scripts/find-jdk25.sh"
+
+MODE=quick
+OUT=
+BUILD=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) MODE=full ;;
+    --quick) MODE=quick ;;
+    --smoke) MODE=smoke ;;
+    --out) OUT=$2; shift ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+if [ "$MODE" = smoke ]; then   # checks that everything runs (a minute); its numbers mean nothing
+  JMH_OPTS=(-f 1 -wi 1 -w 200ms -i 2 -r 200ms)
+  C_ITERS=1000000; C_RUNS=2
+  SYS_N=1000000
+  TRIALS=1
+  CROSS_ROUNDS=2000;  CROSS_WARMUP=500
+  PINNED_ROUNDS=20000; PINNED_WARMUP=5000
+elif [ "$MODE" = quick ]; then
+  JMH_OPTS=(-f 1 -wi 3 -w 1s -i 5 -r 1s)
+  C_ITERS=20000000; C_RUNS=5
+  SYS_N=10000000
+  TRIALS=3
+  CROSS_ROUNDS=20000;  CROSS_WARMUP=5000
+  PINNED_ROUNDS=200000; PINNED_WARMUP=50000
+else
+  JMH_OPTS=(-f 3 -wi 5 -w 2s -i 10 -r 2s)
+  C_ITERS=100000000; C_RUNS=10
+  SYS_N=20000000
+  TRIALS=5
+  CROSS_ROUNDS=100000; CROSS_WARMUP=20000
+  PINNED_ROUNDS=1000000; PINNED_WARMUP=100000
+fi
+
+[ -n "$OUT" ] || OUT="$BENCH/results/$(date -u +%Y%m%dT%H%M%SZ)"
+RAW="$OUT/raw"
+mkdir -p "$RAW/pingpong"
+START=$(date +%s)
+JAR="$BENCH/target/benchmarks.jar"
+JAVA="$JAVA_HOME/bin/java"
+JFLAGS=(--enable-native-access=ALL-UNNAMED)
+SEM_BENCH="$ROOT/kernel-mirror/build/sem_bench"
+SEM_PEER="$ROOT/kernel-mirror/build/sem_peer"
+WAITV="$BENCH/target/native/waitv_pingpong"
+
+log() { echo "[run.sh $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
+# record OUTFILE CMD...: runs CMD, notes it in commands.txt, appends its stdout to OUTFILE and its stderr to
+# OUTFILE.err, and shows its RESULT lines. A failing command ends the run (set -e, pipefail).
+record() {
+  local out=$1; shift
+  echo "$*" >> "$OUT/commands.txt"
+  "$@" 2>> "$out.err" | tee -a "$out" | { grep '^RESULT' >&2 || true; }
+}
+
+# ------------------------------------------------------------------------------------------------ build
+if [ "$BUILD" = 1 ]; then
+  log "building benchmarks.jar (mvnw) and the C tools (make, cc)"
+  (cd "$ROOT" && { ./mvnw -q -o -DskipTests -pl bench -am install 2>/dev/null || ./mvnw -q -DskipTests -pl bench -am install; })
+  make -s -C "$ROOT/kernel-mirror" user
+  mkdir -p "$(dirname "$WAITV")"
+  cc -O2 -Wall -Wextra -Werror -std=gnu11 -o "$WAITV" "$BENCH/native/waitv_pingpong.c"
+fi
+for f in "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV"; do
+  [ -e "$f" ] || { echo "run.sh: missing $f (run without --no-build)" >&2; exit 1; }
+done
+
+# ------------------------------------------------------------------------------------------------ machine
+NCPU=$(nproc)
+HAVE_TASKSET=0; command -v taskset >/dev/null 2>&1 && HAVE_TASKSET=1
+{
+  echo "date (UTC): $(date -u '+%Y-%m-%d %H:%M:%S')"
+  echo "mode: $MODE"
+  echo "CPU model: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  echo "CPUs: $NCPU online ($(cat /sys/devices/system/cpu/online 2>/dev/null)), $(lscpu 2>/dev/null | sed -n 's/^Thread(s) per core:[[:space:]]*/threads per core: /p')"
+  hv=$(lscpu 2>/dev/null | sed -n 's/^Hypervisor vendor:[[:space:]]*//p')
+  virt=$(systemd-detect-virt 2>/dev/null || true)
+  dmi=$(cat /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name 2>/dev/null | tr '\n' ' ' || true)
+  if [ -n "$hv" ] || grep -qw hypervisor /proc/cpuinfo; then v="yes"; else v="no (no hypervisor flag)"; fi
+  echo "virtualised: $v; hypervisor: ${hv:-none reported}; systemd-detect-virt: ${virt:-n/a}; DMI: ${dmi:-n/a}"
+  echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "kernel: $(uname -srm)"
+  echo "clocksource: $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null || echo ?)"
+  echo "JDK: $("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.vm.name = //p' | head -1) $("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.runtime.version = //p' | head -1) ($("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.vendor = //p' | head -1))"
+  echo "JVM flags: ${JFLAGS[*]} (defaults otherwise: $("$JAVA" -XX:+PrintCommandLineFlags -version 2>&1 | head -1 | tr -s ' '))"
+  echo "glibc: $(ldd --version 2>&1 | head -1)"
+  echo "cc: $(cc --version | head -1)"
+  echo "shmsync commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- core 2>/dev/null || echo ' (core modified)')"
+  echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average; anything above ~0.3 means other work shares these CPUs)"
+  echo "parameters: JMH ${JMH_OPTS[*]}; C uncontended $C_ITERS iters x $C_RUNS runs; syscalls N=$SYS_N; ping-pong $TRIALS trials, cross-CPU $CROSS_ROUNDS rounds (+$CROSS_WARMUP warm-up), pinned $PINNED_ROUNDS rounds (+$PINNED_WARMUP warm-up)"
+} > "$OUT/machine.txt"
+busy() { ps -eo pcpu=,pid=,args= --sort=-pcpu | awk '$1 >= 5' | head -5 | cut -c1-160; }
+{ echo "== busy processes (>= 5 % CPU) before the run"; busy; } > "$RAW/other-load.txt"
+log "results go to $OUT ($MODE mode)"
+cat "$OUT/machine.txt" >&2
+
+# ------------------------------------------------------------------------------------------------ 1. JMH
+log "1/5 JMH uncontended (${JMH_OPTS[*]} -prof gc)"
+record "$RAW/jmh.txt" "$JAVA" "${JFLAGS[@]}" -cp "$JAR" io.shmsync.bench.JmhMain 'io.shmsync.bench.UncontendedBenchmark' \
+  "${JMH_OPTS[@]}" -prof gc -rf json -rff "$RAW/jmh.json"
+
+# ------------------------------------------------------------------------------------------------ 2. C floor
+log "2/5 native floor: sem_bench uncontended $C_ITERS --runs $C_RUNS"
+record "$RAW/c-uncontended.txt" "$SEM_BENCH" uncontended "$C_ITERS" --runs "$C_RUNS"
+
+# ------------------------------------------------------------------------------------------------ 3. syscalls
+log "3/5 syscalls of the benchmark thread, N=$SYS_N and 10N"
+TOOLS=()
+if command -v perf >/dev/null 2>&1 && perf stat -e raw_syscalls:sys_enter -x, -o /dev/null -- true >/dev/null 2>&1; then
+  TOOLS+=(perf)
+fi
+if ! command -v strace >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  log "installing strace (apt-get)"
+  apt-get install -y -qq strace >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq strace >/dev/null 2>&1) || true
+fi
+command -v strace >/dev/null 2>&1 && TOOLS+=(strace)
+if [ ${#TOOLS[@]} -eq 0 ]; then
+  log "neither perf (with tracepoints) nor strace works here: syscall proof skipped"
+else
+  SC="$RAW/syscalls"
+  mkdir -p "$SC"
+  FIFO="$SC/commands.fifo"
+  rm -f "$FIFO"; mkfifo "$FIFO"
+  echo "$JAVA ${JFLAGS[*]} -cp $JAR io.shmsync.bench.SyscallCount   (commands on stdin)" >> "$OUT/commands.txt"
+  "$JAVA" "${JFLAGS[@]}" -cp "$JAR" io.shmsync.bench.SyscallCount < "$FIFO" > "$SC/target.txt" 2>&1 &
+  TARGET=$!
+  exec 7> "$FIFO"
+  trap 'kill $TARGET 2>/dev/null || true; rm -f "$FIFO"' EXIT
+  for _ in $(seq 600); do grep -q '^TID' "$SC/target.txt" && break; kill -0 $TARGET 2>/dev/null || break; sleep 0.1; done
+  TID=$(sed -n 's/^TID tid=\([0-9]*\).*/\1/p' "$SC/target.txt")
+  [ -n "$TID" ] || { cat "$SC/target.txt" >&2; echo "run.sh: SyscallCount did not start" >&2; exit 1; }
+  phase() { # phase TOOL WHAT N
+    local tool=$1 what=$2 n=$3 out="$SC/$1-$2-$3.txt" t done count
+    if [ "$tool" = perf ]; then
+      echo "perf stat -e raw_syscalls:sys_enter -t $TID -x, -o $out" >> "$OUT/commands.txt"
+      perf stat -e raw_syscalls:sys_enter -t "$TID" -x, -o "$out" & t=$!
+      sleep 1   # perf prints nothing when it is attached; give it time
+    else
+      echo "strace -c -p $TID -o $out" >> "$OUT/commands.txt"
+      strace -c -p "$TID" -o "$out" 2> "$out.err" & t=$!
+      for _ in $(seq 100); do grep -q attached "$out.err" 2>/dev/null && break; sleep 0.05; done
+      sleep 0.2
+    fi
+    done=$(grep -c '^DONE' "$SC/target.txt" || true)
+    echo "$what $n" >&7
+    while [ "$(grep -c '^DONE' "$SC/target.txt" || true)" -le "$done" ]; do
+      kill -0 $TARGET 2>/dev/null || { echo "run.sh: SyscallCount died" >&2; exit 1; }
+      sleep 0.05
+    done
+    kill -INT $t; wait $t || true
+    if [ "$tool" = perf ]; then
+      count=$(grep 'raw_syscalls:sys_enter' "$out" | cut -d, -f1)
+    else
+      grep -q attached "$out.err" || { echo "run.sh: strace did not attach: $(cat "$out.err")" >&2; exit 1; }
+      count=$(awk '$NF == "total" {print $4}' "$out"); count=${count:-0}
+    fi
+    echo "RESULT kind=syscalls tool=$tool what=$what n=$n count=$count tid=$TID" | tee -a "$RAW/syscalls.txt" >&2
+  }
+  for tool in "${TOOLS[@]}"; do
+    phase "$tool" run "$SYS_N"
+    phase "$tool" run "$((SYS_N * 10))"
+    phase "$tool" yield 1000
+  done
+  echo quit >&7; exec 7>&-
+  wait $TARGET || true
+  trap - EXIT; rm -f "$FIFO"
+  grep '^DONE' "$SC/target.txt" >&2 || true
+fi
+
+# ------------------------------------------------------------------------------------------------ 4. ping-pong
+PLACEMENTS=()
+if [ "$HAVE_TASKSET" = 1 ]; then
+  [ "$NCPU" -ge 2 ] && PLACEMENTS+=(0,1)
+  PLACEMENTS+=(0,0)
+else
+  log "no taskset: ping-pong runs unpinned only"
+  PLACEMENTS+=(any)
+fi
+pp() { # pp TRIAL CPUS MECH CMD...
+  local trial=$1 cpus=$2 mech=$3; shift 3
+  local f="$RAW/pingpong/t$trial-${cpus/,/_}-$mech.txt"
+  record "$f" timeout 300 "$@"
+  grep '^RESULT' "$f" | sed "s/\$/ trial=$trial/" >> "$RAW/pingpong.txt"
+}
+log "4/5 ping-pong: $TRIALS trials x {${PLACEMENTS[*]}} x {glibc C<->C, JVM<->JVM region, JVM<->JVM posix, JVM<->C}"
+for trial in $(seq "$TRIALS"); do
+  for cpus in "${PLACEMENTS[@]}"; do
+    if [ "$cpus" = 0,0 ]; then R=$PINNED_ROUNDS; W=$PINNED_WARMUP; else R=$CROSS_ROUNDS; W=$CROSS_WARMUP; fi
+    CPUARG=(); [ "$cpus" = any ] || CPUARG=(--cpus "$cpus")
+    pp "$trial" "$cpus" glibc_sem "$SEM_BENCH" pingpong "$R" --warmup "$W" "${CPUARG[@]}"
+    for peer in jvm jvm-posix c; do
+      H=(); [ "$trial" = 1 ] && H=(--hgrm "$RAW/pingpong/histogram-${cpus/,/_}-$peer.hgrm")
+      pp "$trial" "$cpus" "$peer" "$JAVA" "${JFLAGS[@]}" -cp "$JAR" io.shmsync.bench.PingPong --peer "$peer" \
+        --rounds "$R" --warmup "$W" "${CPUARG[@]}" --sem-peer "$SEM_PEER" "${H[@]}"
+    done
+  done
+done
+
+# ------------------------------------------------------------------------------------------------ 5. waitv
+log "5/5 attribution: C ping-pong with FUTEX_WAIT vs futex_waitv on 1/2/3 words"
+for trial in $(seq "$TRIALS"); do
+  for cpus in "${PLACEMENTS[@]}"; do
+    if [ "$cpus" = 0,0 ]; then R=$PINNED_ROUNDS; W=$PINNED_WARMUP; else R=$CROSS_ROUNDS; W=$CROSS_WARMUP; fi
+    CPUARG=(); [ "$cpus" = any ] || CPUARG=(--cpus "$cpus")
+    for m in futex_wait waitv_1 waitv_2 waitv_3; do
+      record "$RAW/waitv-t$trial.log" timeout 300 "$WAITV" "$m" "$R" --warmup "$W" "${CPUARG[@]}"
+    done
+  done
+  grep '^RESULT' "$RAW/waitv-t$trial.log" | sed "s/\$/ trial=$trial/" >> "$RAW/waitv.txt"
+done
+
+# ------------------------------------------------------------------------------------------------ summary
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
+echo "elapsed: $(( $(date +%s) - START )) s" >> "$OUT/machine.txt"
+{ echo "== busy processes (>= 5 % CPU) after the run"; busy; } >> "$RAW/other-load.txt"
+"$JAVA" -cp "$JAR" io.shmsync.bench.Summary "$OUT" > /dev/null
+find "$RAW" -name '*.err' -empty -delete
+log "done in $(( $(date +%s) - START )) s: $OUT/summary.md"
+cat "$OUT/summary.md"
