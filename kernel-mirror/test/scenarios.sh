@@ -1,0 +1,235 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The VM scenarios of issue 4, run inside the guest by run-vm.sh (as root, in
+# the host's root over 9p, cwd = the writable scratch directory). Appends
+# "RESULT <kernel> <scenario> PASS|FAIL <detail>" lines to results.txt.
+#
+#   corrupt   insmod against corrupt regions: refused, dmesg clean
+#   pingpong  JVM -> kthread, 10000 round trips; kthread -> JVM, 10000
+#   c-interop glibc sem_wait/sem_post and the C protocol against a kthread
+#   rtt       JVM<->kthread vs JVM<->JVM RTT, alternating runs (rtt.txt)
+#   mutex     2 JVMs + 2 C programs + 2 kthreads: exact counter total
+#   rmmod     rmmod while kthreads block and JVMs hammer: clean, JVMs go on
+#   identity  the region file replaced under the module is reported
+set -u
+K=${KNAME:-$(uname -r)}
+B=$KM/build
+C=$B/shmsync-c
+JAVA="$JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Xshare:auto -cp $REPO/core/target/classes:$B/java GuestTest"
+DBG=/sys/kernel/debug/shmsync
+R=t
+RTT_RUNS=${RTT_RUNS:-5}
+RTT_ROUNDS=${RTT_ROUNDS:-2000}
+SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity}
+
+log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
+result() { # scenario PASS|FAIL detail...
+	s=$1; v=$2; shift 2
+	echo "RESULT $K $s $v $*" >>results.txt
+	log "RESULT $s $v $*"
+}
+dmesg_bad() { dmesg | grep -E 'BUG:|Oops|WARNING:|KASAN|Call Trace|general protection' | head -3; }
+stat_of() { $C stat $R "$1"; }      # value=V nwaiters=W
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p"; }
+st_line() { grep "^$1" $DBG/selftest; }
+wait_st_done() { # selftest-prefix timeout_s: until running=0
+	i=0
+	while [ $i -lt $(($2 * 10)) ]; do
+		st_line "$1" | grep -q 'running=0' && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+do_rmmod() { # prints seconds taken; fails if it takes > 20 s
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	timeout 20 rmmod shmsync || return 1
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	echo "$t0 $t1" | awk '{printf "%.2f", $2 - $1}'
+}
+loaded() { grep -q '^shmsync ' /proc/modules; }
+unload() { loaded && rmmod shmsync; true; }
+
+log "kernel $(uname -r), scenarios: $SCEN"
+dmesg -n 1 2>/dev/null
+log "setup"
+$JAVA setup $R 1048576 pp.ping pp.pong kp.ping kp.pong jj.ping jj.pong cp.ping cp.pong \
+	m=1 cnt h=1 cnt2 blk >setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
+log "$(cat setup.log)"
+
+for s in $SCEN; do
+case $s in
+corrupt)
+	log "scenario corrupt"
+	F=/dev/shm/shmsync
+	mk() { cp $F.$R $F.$1; }
+	poke() { # offset file hexbytes (in file order)
+		o=""
+		for x in $(echo "$3" | sed 's/\(..\)/\1 /g'); do o="$o\\$(printf '%03o' 0x$x)"; done
+		printf "$o" | dd of=$2 bs=1 seek=$1 conv=notrunc 2>/dev/null
+	}
+	mk badmagic; poke 0 $F.badmagic 58
+	mk badversion; poke 8 $F.badversion 02
+	mk badheap; poke 40 $F.badheap 0000fffffffffff0
+	mk badheapsize; poke 48 $F.badheapsize 0000000000001000
+	mk badcap; poke 32 $F.badcap ffffff7f
+	mk badentryoff; poke 136 $F.badentryoff 0000000100000000
+	mk badentrysize; poke 144 $F.badentrysize 0000000000000080
+	mk badstate; poke 132 $F.badstate 07
+	mk dupname; dd if=$F.$R of=$F.dupname bs=1 skip=152 seek=216 count=40 conv=notrunc 2>/dev/null
+	poke 197 $F.dupname "$(od -An -tx1 -j133 -N1 $F.$R | tr -d ' ')"
+	mk truncated; truncate -s 8192 $F.truncated
+	mk tiny; truncate -s 100 $F.tiny
+	ln -sf shmsync.$R $F.symlink
+	mk owner; chown 4242 $F.owner
+	ok=0; bad=""
+	for spec in badmagic:magic badversion:version badheap:heap_offset badheapsize:heap_size \
+		    badcap:directory_capacity badentryoff:offset badentrysize:size badstate:state \
+		    dupname:name truncated:region_size tiny:region_size symlink:-40 owner:owned; do
+		b=${spec%%:*}; want=${spec#*:}
+		dmesg -C
+		if insmod $MODKO region=$b 2>/dev/null; then
+			bad="$bad $b(loaded)"; rmmod shmsync
+			continue
+		fi
+		msg=$(dmesg | grep -E 'shmsync: (region|cannot)' | head -1 | sed 's/^\[[^]]*\] //')
+		crash=$(dmesg_bad)
+		if [ -n "$crash" ] || ! echo "$msg" | grep -q -- "$want"; then
+			bad="$bad $b(${crash:-no message})"
+		else
+			ok=$((ok + 1)); log "  $b: $msg"
+		fi
+		cref=$($C check $b 2>&1 | head -1)
+		case "$cref" in OK*) [ $b != owner ] && bad="$bad $b(C accepted)";; esac
+	done
+	rm -f $F.bad* $F.dupname $F.truncated $F.tiny $F.symlink $F.owner
+	if [ -z "$bad" ]; then result corrupt PASS "$ok corrupt regions refused, dmesg clean"
+	else result corrupt FAIL "$bad"; fi
+	;;
+pingpong)
+	log "scenario pingpong"
+	dmesg -C
+	insmod $MODKO region=$R selftest=pingpong:pp,pingpong:cp,ping:kp:10000 || { result pingpong FAIL insmod; continue; }
+	$JAVA echo $R kp.ping kp.pong 11000 >echo-kp.log 2>&1 &
+	ej=$!
+	$JAVA ping $R pp.ping pp.pong 10000 1000 >ping-pp.log 2>&1
+	prc=$?
+	wait $ej; erc=$?
+	wait_st_done ping:kp 60; kst=$(st_line ping:kp)
+	up=$(grep RESULT ping-pp.log)
+	sp=$(stat_of pp.ping) spo=$(stat_of pp.pong) sk=$(stat_of kp.ping) sko=$(stat_of kp.pong)
+	log "  JVM->kthread: $up; kthread->JVM: $kst; $sp $spo $sk $sko"
+	if [ $prc = 0 ] && [ $erc = 0 ] && echo "$kst" | grep -q 'done=11000 result=0' \
+	   && [ "$sp$spo$sk$sko" = "value=0 nwaiters=0value=0 nwaiters=0value=0 nwaiters=0value=0 nwaiters=0" ] && [ -z "$(dmesg_bad)" ]; then
+		result pingpong PASS "jvm->kthread 10000 rt p50_ns=$(echo "$up" | field p50_ns); kthread->jvm 10000 rt p50_ns=$(echo "$kst" | field p50_ns); no token lost"
+	else
+		result pingpong FAIL "ping rc=$prc echo rc=$erc [$kst] [$sp $spo $sk $sko] $(tail -2 ping-pp.log echo-kp.log | tr '\n' ' ')"
+	fi
+	;;
+c-interop)
+	log "scenario c-interop"
+	loaded || insmod $MODKO region=$R selftest=pingpong:pp,pingpong:cp
+	$C ping $R cp.ping cp.pong 10000 --glibc >c-glibc.log 2>&1 &
+	g=$!
+	$C ping $R cp.ping cp.pong 10000 >c-proto.log 2>&1
+	crc=$?; wait $g; grc=$?
+	s1=$(stat_of cp.ping) s2=$(stat_of cp.pong)
+	log "  glibc: $(grep RESULT c-glibc.log); C protocol: $(grep RESULT c-proto.log); $s1 $s2"
+	if [ $crc = 0 ] && [ $grc = 0 ] && [ "$s1$s2" = "value=0 nwaiters=0value=0 nwaiters=0" ]; then
+		result c-interop PASS "glibc sem_post/sem_wait and C protocol, concurrently, 10000 rt each against one kthread; p50_ns glibc=$(grep RESULT c-glibc.log | field p50_ns) proto=$(grep RESULT c-proto.log | field p50_ns)"
+	else
+		result c-interop FAIL "rc glibc=$grc proto=$crc $s1 $s2 $(tail -1 c-glibc.log c-proto.log | tr '\n' ' ')"
+	fi
+	;;
+rtt)
+	log "scenario rtt"
+	loaded || insmod $MODKO region=$R selftest=pingpong:pp,pingpong:cp
+	n=$((RTT_RUNS * (RTT_ROUNDS + 500)))
+	$JAVA echo $R jj.ping jj.pong $n >echo-jj.log 2>&1 &
+	ej=$!
+	$JAVA rtt $R pp.ping pp.pong jj.ping jj.pong $RTT_RUNS $RTT_ROUNDS 500 >rtt.log 2>&1
+	rrc=$?; wait $ej
+	grep -E '^RTT' rtt.log >rtt.txt
+	if [ $rrc = 0 ] && grep -q RTT-SUMMARY rtt.log; then
+		result rtt PASS "$(grep RTT-SUMMARY rtt.log | cut -d' ' -f2-)"
+	else
+		result rtt FAIL "$(tail -2 rtt.log | tr '\n' ' ')"
+	fi
+	;;
+mutex)
+	log "scenario mutex"
+	unload
+	dmesg -C
+	insmod $MODKO region=$R selftest=mutex:m:cnt:0:2 || { result mutex FAIL insmod; continue; }
+	$JAVA mutex $R m cnt 20000 2 >mutex-j1.log 2>&1 &
+	j1=$!
+	$JAVA mutex $R m cnt 20000 2 >mutex-j2.log 2>&1 &
+	j2=$!
+	$C mutex $R m cnt 20000 --glibc >mutex-c1.log 2>&1 &
+	c1=$!
+	$C mutex $R m cnt 20000 >mutex-c2.log 2>&1
+	rc=$?
+	for p in $j1 $j2 $c1; do wait $p || rc=$((rc + 1)); done
+	kdone=$(st_line mutex:m | field done)
+	t=$(do_rmmod) || { result mutex FAIL "rmmod hung"; continue; }
+	kops=$(dmesg | sed -n 's/.*selftest mutex:m finished: \([0-9]*\) operations.*/\1/p' | tail -1)
+	cnt=$($C counter $R cnt | field counter)
+	exp=$((80000 + 40000 + kops))
+	sm=$(stat_of m)
+	log "  counter=$cnt expected=$exp (kthreads $kops, $kdone while JVMs ran) $sm rmmod ${t}s"
+	if [ $rc = 0 ] && [ "$cnt" = "$exp" ] && [ "$sm" = "value=1 nwaiters=0" ] && [ -z "$(dmesg_bad)" ]; then
+		result mutex PASS "counter=$cnt = 2 JVMs x 2 threads x 20000 + glibc 20000 + C 20000 + 2 kthreads $kops"
+	else
+		result mutex FAIL "rc=$rc counter=$cnt expected=$exp $sm"
+	fi
+	;;
+rmmod)
+	log "scenario rmmod"
+	unload
+	dmesg -C
+	rm -f /tmp/rmmod.flag
+	insmod $MODKO region=$R selftest=block:blk:2,mutex:h:cnt2:0:2,pingpong:pp || { result rmmod FAIL insmod; continue; }
+	$JAVA hammer $R h /tmp/rmmod.flag 20000 >hammer.log 2>&1 &
+	hj=$!
+	i=0; while ! grep -q READY hammer.log && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	sleep 2
+	sb=$(stat_of blk)
+	kst=$(st_line mutex:h)
+	t=$(do_rmmod) || { result rmmod FAIL "rmmod hung"; touch /tmp/rmmod.flag; continue; }
+	sa=$(stat_of blk)
+	touch /tmp/rmmod.flag
+	wait $hj; hrc=$?
+	sh=$(stat_of h)
+	log "  before: blk $sb; $kst; rmmod ${t}s; after: blk $sa, h $sh; $(grep DONE hammer.log)"
+	if [ $hrc = 0 ] && [ "$sb" = "value=0 nwaiters=2" ] && [ "$sa" = "value=0 nwaiters=0" ] \
+	   && [ "$sh" = "value=1 nwaiters=0" ] && grep -q 'DONE.*after=40000 permits=1' hammer.log && [ -z "$(dmesg_bad)" ]; then
+		result rmmod PASS "rmmod in ${t}s with 2 kthreads blocked and 2 in a mutex loop against 2 JVM threads; JVMs went on ($(grep DONE hammer.log | cut -d' ' -f2-3)); no token lost"
+	else
+		result rmmod FAIL "hammer rc=$hrc blk before [$sb] after [$sa] h [$sh] $(tail -1 hammer.log) $(dmesg_bad)"
+	fi
+	;;
+identity)
+	log "scenario identity"
+	unload
+	dmesg -C
+	insmod $MODKO region=$R || { result identity FAIL insmod; continue; }
+	mv /dev/shm/shmsync.$R /dev/shm/shmsync.$R.old && cp /dev/shm/shmsync.$R.old /dev/shm/shmsync.$R
+	sleep 5
+	msg=$(dmesg | grep 'is another file')
+	rep=$(grep '^replaced' $DBG/$R/status)
+	rm -f /dev/shm/shmsync.$R && mv /dev/shm/shmsync.$R.old /dev/shm/shmsync.$R
+	sleep 3
+	back=$(dmesg | grep 'points to the attached file again')
+	t=$(do_rmmod)
+	if [ -n "$msg" ] && [ "$rep" = "replaced 1" ] && [ -n "$back" ] && [ -z "$(dmesg_bad)" ]; then
+		result identity PASS "replaced file reported: $(echo "$msg" | sed 's/^\[[^]]*\] //' | cut -c1-90)..."
+	else
+		result identity FAIL "msg=[$msg] status=[$rep] back=[$back]"
+	fi
+	;;
+esac
+done
+unload
+bad=$(dmesg_bad)
+[ -n "$bad" ] && result dmesg FAIL "$bad"
+log "finished"
