@@ -235,21 +235,45 @@ class DirectoryTest {
         }
     }
 
+    static long headerU64(Path file, int offset) throws java.io.IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            ch.read(b, offset);
+        }
+        return b.getLong(0);
+    }
+
     @Test
     void fullHeap() throws Exception {
-        // 4096 bytes, 60 entries: header 128 + 60 * 64 = 3968, so the heap holds exactly two objects.
-        try (Region r = Region.create(shm.regionName("fullheap"), 4096,
-                RegionOptions.defaults().directoryCapacity(60))) {
-            Semaphore a = r.semaphore("a", 1);
-            r.semaphore("b", 1);
-            RegionFullException e = assertThrows(RegionFullException.class, () -> r.semaphore("c", 1));
+        // A directory with more entries than the heap has room for objects (read from the header: the
+        // layout between directory and heap may grow).
+        Region r = null;
+        for (int cap = 8; r == null; cap += 8) {
+            Region c = Region.create(shm.regionName("fullheap"), 8192, RegionOptions.defaults().directoryCapacity(cap));
+            if (headerU64(c.file(), RegionLayout.HEAP_SIZE_OFFSET) / 64 < cap) {
+                r = c;
+            } else {
+                c.close();
+                Region.unlink(c.name());
+            }
+        }
+        try (Region region = r) {
+            long objects = headerU64(region.file(), RegionLayout.HEAP_SIZE_OFFSET) / 64;
+            assertTrue(objects >= 2, "heap of " + objects + " objects");
+            List<Semaphore> sems = new ArrayList<>();
+            for (int i = 0; i < objects; i++) {
+                sems.add(region.semaphore("s" + i, i));
+            }
+            RegionFullException e = assertThrows(RegionFullException.class, () -> region.semaphore("more", 1));
             assertTrue(e.getMessage().contains("no room"), e.getMessage());
-            assertEquals(2, r.entries().size(), "a failed creation leaves no entry");
-            long offsetA = entry(r, "a").offset();
-            assertTrue(r.remove("a"));
-            assertEquals(5, r.semaphore("c", 5).availablePermits());
-            assertEquals(offsetA, entry(r, "c").offset());
-            assertThrows(ObjectRemovedException.class, a::availablePermits);
+            assertEquals(objects, region.entries().size(), "a failed creation leaves no entry");
+            long offset1 = entry(region, "s1").offset();
+            assertTrue(region.remove("s1"));
+            assertEquals(5, region.semaphore("more", 5).availablePermits());
+            assertEquals(offset1, entry(region, "more").offset());
+            assertThrows(ObjectRemovedException.class, sems.get(1)::availablePermits);
+            assertEquals(objects - 1, sems.get((int) objects - 1).availablePermits(), "neighbours untouched");
+            assertEquals(0, sems.get(0).availablePermits());
         }
     }
 
@@ -276,9 +300,9 @@ class DirectoryTest {
             assertEquals(a + 64, entry(r, "e").offset(), "first gap");
             assertEquals(a + 128, entry(r, "f").offset(), "rest of the gap");
             assertEquals(a + 256, entry(r, "g").offset(), "after the last object");
-            // The heap starts after the directory, 64-aligned.
-            long dirEnd = RegionLayout.LENGTH + (long) r.directoryCapacity() * 64;
-            assertEquals((dirEnd + 63) & -64, a);
+            // The first object is at the start of the heap, which is after the directory.
+            assertEquals(headerU64(r.file(), RegionLayout.HEAP_OFFSET_OFFSET), a);
+            assertTrue(a >= RegionLayout.LENGTH + (long) r.directoryCapacity() * 64);
         }
     }
 
