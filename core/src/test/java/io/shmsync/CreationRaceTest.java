@@ -28,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * 8 processes race {@code Region.openOrCreate} of the same region and {@code semaphore("x", 3)} on it,
  * for several rounds: all succeed, there is exactly one region file and one directory entry, all see the
  * same generation and offset, and the initial permits were applied exactly once (the processes drain the
- * semaphore between them and get 3 permits in total).
+ * semaphore between them and get 3 permits in total). Each round also races
+ * {@code PosixSemaphore.openOrCreate} of one name, with the same expectations.
  */
 class CreationRaceTest {
     static final int PROCESSES = 8;
@@ -51,13 +52,14 @@ class CreationRaceTest {
             pids.add(c.pid());
         }
         Pattern result = Pattern.compile(
-                "RESULT round=(\\d+) got=(\\d+) generation=(\\d+) offset=(\\d+) size=(\\d+) entries=(\\d+)");
+                "RESULT round=(\\d+) got=(\\d+) generation=(\\d+) offset=(\\d+) size=(\\d+) entries=(\\d+) posix=(\\d+)");
         List<String> expectedRegions = new ArrayList<>();
         for (int round = 0; round < ROUNDS; round++) {
+            String sem = shm.semName(); // and a POSIX semaphore, as glibc's sem_open(O_CREAT) races
             for (ChildJvm c : children) {
-                c.send("ROUND " + round);
+                c.send("ROUND " + round + " " + sem);
             }
-            int got = 0;
+            int got = 0, posixGot = 0;
             Set<String> generations = new HashSet<>(), offsets = new HashSet<>(), sizes = new HashSet<>();
             StringBuilder all = new StringBuilder();
             for (ChildJvm c : children) {
@@ -65,6 +67,7 @@ class CreationRaceTest {
                 all.append("\n  ").append(c.name()).append(": ").append(m.group());
                 assertEquals(round, Integer.parseInt(m.group(1)), c.describe("wrong round"));
                 got += Integer.parseInt(m.group(2));
+                posixGot += Integer.parseInt(m.group(7));
                 generations.add(m.group(3));
                 offsets.add(m.group(4));
                 sizes.add(m.group(5));
@@ -72,6 +75,7 @@ class CreationRaceTest {
             }
             String ctx = "round " + round + ":" + all;
             assertEquals(PERMITS, got, "initial permits applied more than once? " + ctx);
+            assertEquals(PERMITS, posixGot, "POSIX semaphore initialised more than once? " + ctx);
             assertEquals(1, generations.size(), "generations differ: " + ctx);
             assertEquals(1, offsets.size(), "offsets differ: " + ctx);
             assertEquals(1, sizes.size(), "sizes differ: " + ctx);
@@ -121,7 +125,14 @@ class CreationRaceTest {
                 Region.unlink(warm);
                 Child.say("READY");
                 for (String cmd; !(cmd = Child.command()).equals("END"); ) {
-                    int round = Integer.parseInt(cmd.substring("ROUND ".length()));
+                    String[] c = cmd.split(" ");
+                    int round = Integer.parseInt(c[1]);
+                    int posix = 0;
+                    try (PosixSemaphore p = PosixSemaphore.openOrCreate(c[2], 0600, PERMITS)) {
+                        while (p.tryAcquire()) {
+                            posix++;
+                        }
+                    }
                     // Different sizes: the winner's size must be the one everybody sees.
                     try (Region r = Region.openOrCreate("race-" + round, 4096L * (4 + id))) {
                         Semaphore x = r.semaphore("x", PERMITS);
@@ -137,7 +148,8 @@ class CreationRaceTest {
                                     + x.generation());
                         }
                         Child.say("RESULT round=" + round + " got=" + got + " generation=" + x.generation()
-                                + " offset=" + e.offset() + " size=" + r.size() + " entries=" + entries.size());
+                                + " offset=" + e.offset() + " size=" + r.size() + " entries=" + entries.size()
+                                + " posix=" + posix);
                     }
                 }
             });
