@@ -3,9 +3,12 @@ package io.shmsync;
 /** The kinds of named object a region's directory can hold (docs/PROTOCOL.md §2). */
 public enum ObjectType {
     /** A counting semaphore laid out as glibc's {@code sem_t}. */
-    SEMAPHORE(1, 64);
+    SEMAPHORE(1, 64),
+    /** A robust, process-shared mutex laid out as glibc's {@code pthread_mutex_t} (docs/PROTOCOL.md §6). */
+    MUTEX(2, 64);
 
     public static final int SEMAPHORE_VALUE = 1;
+    public static final int MUTEX_VALUE = 2;
 
     private final int code;
     private final int minimumSize;

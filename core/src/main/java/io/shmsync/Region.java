@@ -8,6 +8,7 @@ import io.shmsync.internal.region.DirectoryEntryLayout;
 import io.shmsync.internal.region.Mapping;
 import io.shmsync.internal.region.RegionLayout;
 import io.shmsync.internal.region.SharedFiles;
+import io.shmsync.internal.robust.ProcessTable;
 import io.shmsync.internal.sync.Guard;
 
 import java.io.IOException;
@@ -66,11 +67,14 @@ public final class Region implements AutoCloseable {
     private final String name;
     private final Mapping mapping;
     private final Directory directory;
+    /** The process table and this process's robust state for the region; null if the region has no table. */
+    private final ProcessTable processTable;
 
     private Region(String name, Mapping mapping, Directory directory) {
         this.name = name;
         this.mapping = mapping;
         this.directory = directory;
+        this.processTable = ProcessTable.of(directory, name, pidNamespace());
     }
 
     /** The directory that holds region files. */
@@ -276,6 +280,68 @@ public final class Region implements AutoCloseable {
     }
 
     /**
+     * Gets the robust mutex {@code name}, creating it (unlocked) if it does not exist. The first robust
+     * object this process uses in the region attaches the process to the region's process table (starting,
+     * once per process, the lease thread whose robust futex list lets the kernel report this process's
+     * death): see {@link Mutex} and docs/PROTOCOL.md §6.
+     *
+     * @throws ObjectTypeMismatchException if {@code name} is another type of object
+     * @throws RegionFullException if it must be created and the directory or the heap is full, or the
+     *                             process table has no free slot
+     * @throws IllegalStateException if this process is in another PID namespace than the region's creator
+     *                               (thread IDs would mean other threads), or the region has no process table
+     * @throws IllegalArgumentException if the name is empty, longer than 40 UTF-8 bytes or has control characters
+     */
+    public Mutex mutex(String name) {
+        Directory.checkName(name);
+        ProcessTable table = robust();
+        table.attach();
+        Directory.Entry e = directory.getOrCreate(name, ObjectType.MUTEX, ObjectType.MUTEX.minimumSize(),
+                offset -> Mutex.writeImage(mapping.segment(), offset));
+        Guard guard = Guard.of(mapping.scope(), mapping.segment(),
+                directory.entryOffset(e.index()) + DirectoryEntryLayout.SEQUENCE_OFFSET, e.sequence(),
+                "mutex \"" + e.name() + "\" in region " + this.name);
+        return new Mutex(mapping.segment(), e.offset(), guard, table, mapping.path());
+    }
+
+    private ProcessTable robust() {
+        if (processTable == null) {
+            throw new IllegalStateException("region " + name + " has no process table (process_table_capacity 0), "
+                    + "so it cannot hold robust objects");
+        }
+        if (mapping.isClosed()) {
+            throw new IllegalStateException("region " + name + " is closed");
+        }
+        return processTable;
+    }
+
+    /**
+     * The processes attached to the region (those that use its robust objects), from its process table:
+     * alive, dead (the kernel marked their lease when they died; their slot awaits reclamation), or being
+     * cleaned. A snapshot; does not attach this process.
+     */
+    public List<ProcessInfo> processes() {
+        if (processTable == null) {
+            return List.of();
+        }
+        if (mapping.isClosed()) {
+            throw new IllegalStateException("region " + name + " is closed");
+        }
+        return processTable.processes();
+    }
+
+    /**
+     * Reclaims the slots of dead processes: for each, exactly one cleaner among all processes repairs what
+     * the process left (mutex words it locked in the instant it was killed are marked owner-died) and frees
+     * the slot. Attaching to the region does this too. Attaches this process.
+     *
+     * @return the number of slots this call reclaimed
+     */
+    public int reclaimDeadProcesses() {
+        return robust().reclaimDead();
+    }
+
+    /**
      * Reserves a name {@code prefix + n} that no entry uses (the smallest such n &ge; 1), atomically across
      * processes: no other process gets the same name until it is {@linkplain #remove(String) removed}.
      * Creating an object under a reserved name uses the reservation.
@@ -339,10 +405,16 @@ public final class Region implements AutoCloseable {
     /**
      * Wakes this process's threads blocked on the region's objects (they throw
      * {@link RegionClosedException}), waits until they have left their waits, and unmaps the region.
-     * Idempotent. Other processes are not affected.
+     * Idempotent. Other processes are not affected, except that robust mutexes of this region that this
+     * process still holds are first released as if the process had died (their next owner gets
+     * {@link OwnerDiedException}), and its process-table slot is freed: the kernel must never find an entry
+     * of this process's robust list in memory that is no longer mapped (docs/PROTOCOL.md §6.5).
      */
     @Override
     public void close() {
+        if (processTable != null && !mapping.isClosed()) {
+            processTable.close();
+        }
         mapping.close();
     }
 

@@ -47,6 +47,8 @@ public final class Directory {
     private final long heapOffset;
     private final long heapEnd;
     private final long creatorPidNamespace;
+    private final long processTableOffset;
+    private final int processTableCapacity;
     private final ReentrantLock localLock = new ReentrantLock();
 
     /** A stable snapshot of one entry. */
@@ -54,7 +56,7 @@ public final class Directory {
     }
 
     private Directory(Mapping mapping, long directoryOffset, int capacity, long heapOffset, long heapEnd,
-                      long creatorPidNamespace) {
+                      long creatorPidNamespace, long processTableOffset, int processTableCapacity) {
         this.mapping = mapping;
         this.segment = mapping.segment();
         this.file = mapping.path();
@@ -63,14 +65,29 @@ public final class Directory {
         this.heapOffset = heapOffset;
         this.heapEnd = heapEnd;
         this.creatorPidNamespace = creatorPidNamespace;
+        this.processTableOffset = processTableOffset;
+        this.processTableCapacity = processTableCapacity;
     }
 
-    /** Writes a fresh header for a region of {@code size} bytes with {@code capacity} entries. */
+    /**
+     * Writes a fresh header for a region of {@code size} bytes with {@code capacity} entries and the default
+     * process table ({@link RegionLayout#defaultProcessTableCapacity(long)}).
+     */
     public static void format(MemorySegment s, long size, int capacity, long pidNamespace) {
-        long heapOffset = align(RegionLayout.LENGTH + (long) capacity * LENGTH, RegionLayout.ALIGNMENT);
+        format(s, size, capacity, RegionLayout.defaultProcessTableCapacity(size), pidNamespace);
+    }
+
+    /**
+     * Writes a fresh header: {@code capacity} directory entries, then a process table of
+     * {@code processCapacity} slots (docs/PROTOCOL.md §6.2; 0 for none), then the heap.
+     */
+    public static void format(MemorySegment s, long size, int capacity, int processCapacity, long pidNamespace) {
+        long tableOffset = align(RegionLayout.LENGTH + (long) capacity * LENGTH, RegionLayout.ALIGNMENT);
+        long heapOffset = align(tableOffset + (long) processCapacity * RegionLayout.PROCESS_SLOT_LENGTH,
+                RegionLayout.ALIGNMENT);
         if (heapOffset >= size) {
             throw new IllegalArgumentException("a region of " + size + " bytes has no room for a heap after "
-                    + capacity + " directory entries");
+                    + capacity + " directory entries and " + processCapacity + " process slots");
         }
         s.set(LONG, RegionLayout.MAGIC_OFFSET, RegionLayout.MAGIC);
         s.set(INT, RegionLayout.VERSION_OFFSET, RegionLayout.VERSION);
@@ -87,6 +104,8 @@ public final class Directory {
         s.set(LONG, RegionLayout.CREATED_AT_NS_OFFSET,
                 java.time.Instant.now().getEpochSecond() * 1_000_000_000L + java.time.Instant.now().getNano());
         s.set(INT, RegionLayout.FLAGS_OFFSET, 0);
+        s.set(INT, RegionLayout.PROCESS_TABLE_CAPACITY_OFFSET, processCapacity);
+        s.set(LONG, RegionLayout.PROCESS_TABLE_OFFSET_OFFSET, processCapacity == 0 ? 0 : tableOffset);
         VarHandle.releaseFence();
     }
 
@@ -152,8 +171,25 @@ public final class Directory {
             throw new InvalidRegionException(f, "heap_size", Long.toUnsignedString(heapSize)
                     + ", must be a multiple of 64 and at most " + (regionSize - heapOffset));
         }
+        int ptCap = s.get(INT, RegionLayout.PROCESS_TABLE_CAPACITY_OFFSET);
+        long ptOffset = s.get(LONG, RegionLayout.PROCESS_TABLE_OFFSET_OFFSET);
+        if (ptCap < 0 || ptCap > RegionLayout.MAX_PROCESS_TABLE_CAPACITY) {
+            throw new InvalidRegionException(f, "process_table_capacity", Integer.toUnsignedString(ptCap)
+                    + ", must be 0 to " + RegionLayout.MAX_PROCESS_TABLE_CAPACITY);
+        }
+        long ptExpected = ptCap == 0 ? 0 : align(dirEnd, RegionLayout.ALIGNMENT);
+        if (ptOffset != ptExpected) {
+            throw new InvalidRegionException(f, "process_table_offset", Long.toUnsignedString(ptOffset)
+                    + ", expected " + ptExpected + (ptCap == 0 ? " (no process table)"
+                    : " (the end of the directory, 64-aligned)"));
+        }
+        if (ptCap != 0 && ptOffset + (long) ptCap * RegionLayout.PROCESS_SLOT_LENGTH > heapOffset) {
+            throw new InvalidRegionException(f, "process_table_capacity", ptCap + " slots of "
+                    + RegionLayout.PROCESS_SLOT_LENGTH + " bytes at " + ptOffset + " overlap the heap at "
+                    + heapOffset);
+        }
         Directory d = new Directory(mapping, dirOffset, cap, heapOffset, heapOffset + heapSize,
-                s.get(LONG, RegionLayout.CREATOR_PID_NAMESPACE_OFFSET));
+                s.get(LONG, RegionLayout.CREATOR_PID_NAMESPACE_OFFSET), ptOffset, ptCap);
         d.validateAll();
         return d;
     }
@@ -178,6 +214,27 @@ public final class Directory {
 
     public long creatorPidNamespace() {
         return creatorPidNamespace;
+    }
+
+    /** Offset of the process table (docs/PROTOCOL.md §6.2), 0 if the region has none. */
+    public long processTableOffset() {
+        return processTableOffset;
+    }
+
+    /** Number of process-table slots, 0 if the region has none. */
+    public int processTableCapacity() {
+        return processTableCapacity;
+    }
+
+    /** The LIVE entries of {@code type} (each validated), for scans such as a dead process's cleanup. */
+    public List<Entry> entriesOfType(ObjectType type) {
+        List<Entry> list = new ArrayList<>();
+        for (Entry e : entries()) {
+            if (e.state() == STATE_LIVE && e.type() == type.code()) {
+                list.add(e);
+            }
+        }
+        return list;
     }
 
     /** Offset of entry {@code i}'s {@code sequence} word from the start of the region. */

@@ -24,8 +24,12 @@ package io.shmsync.internal.region;
  * |                creator_pid_namespace (u64)                    | 64
  * |                   created_at_ns (u64)                         | 72
  * +-------------------------------+-------------------------------+
- * |            flags              |   reserved (44 bytes) ...     | 80
+ * |            flags              |    process_table_capacity     | 80
  * +-------------------------------+-------------------------------+
+ * |                 process_table_offset (u64)                    | 88
+ * |             kernel_reserved (8 bytes, kernel module)          | 96
+ * |                    reserved (24 bytes) ...                    | 104
+ * +---------------------------------------------------------------+
  * </pre>
  */
 public final class RegionLayout {
@@ -46,7 +50,11 @@ public final class RegionLayout {
     public static final int CREATOR_PID_NAMESPACE_OFFSET = 64;
     public static final int CREATED_AT_NS_OFFSET = 72;
     public static final int FLAGS_OFFSET = 80;
-    public static final int RESERVED_OFFSET = 84;
+    public static final int PROCESS_TABLE_CAPACITY_OFFSET = 84;
+    public static final int PROCESS_TABLE_OFFSET_OFFSET = 88;
+    /** Bytes 96..103: reserved for the kernel module (docs/PROTOCOL.md §5); zero here. */
+    public static final int KERNEL_RESERVED_OFFSET = 96;
+    public static final int RESERVED_OFFSET = 104;
 
     /** Bytes of the header; also where the directory starts. */
     public static final int LENGTH = 128;
@@ -59,6 +67,23 @@ public final class RegionLayout {
     public static final int MAX_DIRECTORY_CAPACITY = 65536;
     /** Objects and the heap are aligned to a cache line. */
     public static final int ALIGNMENT = 64;
+
+    /** Bytes per process-table slot (docs/PROTOCOL.md §6.2). */
+    public static final int PROCESS_SLOT_LENGTH = 64;
+    /** Largest process table (docs/PROTOCOL.md §6.2). */
+    public static final int MAX_PROCESS_TABLE_CAPACITY = 4096;
+
+    /**
+     * Default process-table capacity for a region of {@code size} bytes: one slot per 8 KiB, 16 … 256
+     * (the system property {@code io.shmsync.processTableCapacity} overrides it, for tests).
+     */
+    public static int defaultProcessTableCapacity(long size) {
+        int p = Integer.getInteger("io.shmsync.processTableCapacity", 0);
+        if (p > 0) {
+            return Math.min(p, MAX_PROCESS_TABLE_CAPACITY);
+        }
+        return (int) Math.max(16, Math.min(256, size / 8192));
+    }
 
     /** Default directory capacity for a region of {@code size} bytes: one entry per 1 KiB, 16 … 1024. */
     public static int defaultCapacity(long size) {

@@ -10,15 +10,15 @@ import java.lang.invoke.VarHandle;
 import java.nio.channels.ClosedByInterruptException;
 
 /**
- * A platform thread's wait: {@code futex_waitv} on {the object's word, the guard's sequence word, this
- * thread's private abort word}, or {@code FUTEX_WAIT_BITSET} slices of at most 10 ms where the kernel
+ * A platform thread's wait: {@code futex_waitv} on {the object's word, an optional extra word, the guard's
+ * sequence word, this thread's private abort word}, or {@code FUTEX_WAIT_BITSET} slices of at most 10 ms where the kernel
  * lacks {@code futex_waitv}. All native memory it needs is allocated once per thread and reused.
  */
 final class PlatformWaitNode extends WaitNode {
-    private static final long WAITV = 0;                 // 3 x 24 bytes
-    private static final long TIMESPEC = 72;             // 16 bytes
-    private static final long ABORT_WORD = 88;           // 4 bytes
-    private static final long BUFFER_SIZE = 96;
+    private static final long WAITV = 0;                 // 4 x 24 bytes
+    private static final long TIMESPEC = 96;             // 16 bytes
+    private static final long ABORT_WORD = 112;          // 4 bytes
+    private static final long BUFFER_SIZE = 128;
     private static final long FALLBACK_SLICE_NANOS = 10_000_000L;
     private static final VarHandle ABORT = ValueLayout.JAVA_INT.varHandle();
 
@@ -41,8 +41,8 @@ final class PlatformWaitNode extends WaitNode {
     }
 
     @Override
-    public boolean await(MemorySegment segment, long offset, int expected, boolean timed, long deadline,
-                         boolean interruptible) throws InterruptedException {
+    public boolean await(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
+                         boolean timed, long deadline, boolean interruptible) throws InterruptedException {
         Guard g = guard;
         // Reset the abort word, then look at the scope: WaitScope.closeAndDrain sets 'closing' before it
         // sets our abort word, so either we see 'closing' here or futex_waitv sees the abort word set.
@@ -58,8 +58,10 @@ final class PlatformWaitNode extends WaitNode {
         }
         int r;
         try {
+            long extra = extraOffset < 0 ? 0 : segment.address() + extraOffset;
             r = Futex.hasWaitv()
-                    ? sleepWaitv(segment.address() + offset, expected, g, timed, deadline)
+                    ? sleepWaitv(segment.address() + offset, expected, extra, extraExpected, g, timed, deadline)
+                    : extra != 0 && segment.get(ValueLayout.JAVA_INT, extraOffset) != extraExpected ? -Posix.EAGAIN
                     : sleepSlice(segment.address() + offset, expected, timed, deadline);
         } finally {
             if (h != null) {
@@ -83,9 +85,13 @@ final class PlatformWaitNode extends WaitNode {
         return true;
     }
 
-    private int sleepWaitv(long wordAddress, int expected, Guard g, boolean timed, long deadline) {
+    private int sleepWaitv(long wordAddress, int expected, long extraAddress, int extraExpected, Guard g,
+                           boolean timed, long deadline) {
         int n = 0;
         Futex.putWaitv(buffer, n++, wordAddress, expected, true);
+        if (extraAddress != 0) {
+            Futex.putWaitv(buffer, n++, extraAddress, extraExpected, true);
+        }
         if (g.sequenceAddress != 0) {
             Futex.putWaitv(buffer, n++, g.sequenceAddress, g.generation, true);
         }

@@ -21,6 +21,9 @@ final class VirtualWaitNode extends WaitNode {
     volatile MemorySegment segment;
     volatile long offset;
     volatile int expected;
+    /** Optional second word in the same segment (-1: none) and its expected value. */
+    volatile long extraOffset = -1;
+    volatile int extraExpected;
     volatile Guard registeredGuard;
     /** Set by the multiplexer when the word changed, or by abort(). */
     volatile boolean fired;
@@ -40,8 +43,10 @@ final class VirtualWaitNode extends WaitNode {
     /** Multiplexer side: should this waiter be woken now? */
     boolean wordChanged() {
         try {
-            return aborted || segment.get(ValueLayout.JAVA_INT, offset) != expected || registeredGuard.removed()
-                    || registeredGuard.scope.isClosing();
+            long x = extraOffset;
+            return aborted || segment.get(ValueLayout.JAVA_INT, offset) != expected
+                    || (x >= 0 && segment.get(ValueLayout.JAVA_INT, x) != extraExpected)
+                    || registeredGuard.removed() || registeredGuard.scope.isClosing();
         } catch (RuntimeException closed) {
             return true; // memory gone: let the waiter find out
         }
@@ -53,8 +58,8 @@ final class VirtualWaitNode extends WaitNode {
     }
 
     @Override
-    public boolean await(MemorySegment segment, long offset, int expected, boolean timed, long deadline,
-                         boolean interruptible) throws InterruptedException {
+    public boolean await(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
+                         boolean timed, long deadline, boolean interruptible) throws InterruptedException {
         aborted = false;
         checkAfterWake();
         if (interruptible && Thread.interrupted()) {
@@ -63,6 +68,8 @@ final class VirtualWaitNode extends WaitNode {
         this.segment = segment;
         this.offset = offset;
         this.expected = expected;
+        this.extraExpected = extraExpected;
+        this.extraOffset = extraOffset;
         this.registeredGuard = guard;
         this.thread = Thread.currentThread();
         fired = false;

@@ -120,8 +120,11 @@ final class WaitMultiplexer {
                         continue;
                     }
                     long word = n.segment.address() + n.offset;
+                    long xo = n.extraOffset;
+                    long extra = xo < 0 ? 0 : n.segment.address() + xo;
                     Guard g = n.registeredGuard;
                     int need = (slots.containsKey(word) ? 0 : 1)
+                            + (extra == 0 || slots.containsKey(extra) ? 0 : 1)
                             + (g.sequenceAddress == 0 || slots.containsKey(g.sequenceAddress) ? 0 : 1);
                     if (count + need > Futex.WAITV_MAX) {
                         it.remove();
@@ -131,6 +134,10 @@ final class WaitMultiplexer {
                     if (!slots.containsKey(word)) {
                         slots.put(word, n.expected);
                         Futex.putWaitv(buffer.asSlice(WAITV), count++, word, n.expected, true);
+                    }
+                    if (extra != 0 && !slots.containsKey(extra)) {
+                        slots.put(extra, n.extraExpected);
+                        Futex.putWaitv(buffer.asSlice(WAITV), count++, extra, n.extraExpected, true);
                     }
                     if (g.sequenceAddress != 0 && !slots.containsKey(g.sequenceAddress)) {
                         slots.put(g.sequenceAddress, g.generation);

@@ -55,8 +55,20 @@ public abstract sealed class WaitNode permits PlatformWaitNode, VirtualWaitNode 
      * @throws io.shmsync.ObjectRemovedException if the guarded object was removed
      * @throws io.shmsync.RegionClosedException if this process closed the mapping
      */
-    public abstract boolean await(MemorySegment segment, long offset, int expected, boolean timed, long deadline,
-                                  boolean interruptible) throws InterruptedException;
+    public final boolean await(MemorySegment segment, long offset, int expected, boolean timed, long deadline,
+                               boolean interruptible) throws InterruptedException {
+        return await(segment, offset, expected, -1, 0, timed, deadline, interruptible);
+    }
+
+    /**
+     * As {@link #await(MemorySegment, long, int, boolean, long, boolean)}, but also returns when the 32-bit
+     * word at {@code segment + extraOffset} no longer equals {@code extraExpected} (a robust mutex waiter
+     * watches its owner's lease word this way, docs/PROTOCOL.md §6). The extra word is shared (not private)
+     * and is compared before sleeping like the main word; {@code extraOffset < 0} means none.
+     */
+    public abstract boolean await(MemorySegment segment, long offset, int expected, long extraOffset,
+                                  int extraExpected, boolean timed, long deadline, boolean interruptible)
+            throws InterruptedException;
 
     /** Called by {@link WaitScope#closeAndDrain()} from another thread: end the current wait now. */
     abstract void abort();

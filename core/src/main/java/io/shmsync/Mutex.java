@@ -1,0 +1,682 @@
+package io.shmsync;
+
+import io.shmsync.internal.futex.Futex;
+import io.shmsync.internal.robust.ProcessTable;
+import io.shmsync.internal.robust.RobustEntry;
+import io.shmsync.internal.robust.RobustList;
+import io.shmsync.internal.robust.TestHooks;
+import io.shmsync.internal.sync.Guard;
+import io.shmsync.internal.sync.WaitNode;
+
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
+
+import static io.shmsync.internal.sync.MutexLayout.*;
+
+/**
+ * A robust mutual-exclusion lock in shared memory, usable from any thread of any process, and laid out
+ * exactly as glibc's robust, process-shared, error-checking {@code pthread_mutex_t}: a C program's
+ * {@code pthread_mutex_lock}/{@code unlock}/{@code consistent} on the same bytes interoperates. When a
+ * holder dies — {@code kill -9}, a crash, an exit without unlocking — the next thread to acquire the mutex
+ * is told so ({@link OwnerDiedException}) instead of waiting for ever or silently taking over
+ * half-updated data.
+ *
+ * <pre>{@code
+ * try (Region region = Region.openOrCreate("orders", 1 << 20)) {
+ *     Mutex mutex = region.mutex("book");
+ *     try {
+ *         mutex.lock();
+ *     } catch (OwnerDiedException e) {
+ *         repairBook();              // we hold the lock: the dead holder may have left the book half-updated
+ *         mutex.markConsistent();
+ *     }
+ *     try {
+ *         updateBook();
+ *     } finally {
+ *         mutex.unlock();
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p><b>Semantics.</b> Not reentrant and error-checking: locking it again from the thread that holds it, and
+ * unlocking it from a thread that does not, throw {@link IllegalMonitorStateException}. The holder is a Java
+ * thread (platform or virtual: a virtual thread may lock on one carrier and unlock on another); in the
+ * shared word it appears as this process's lease thread (docs/PROTOCOL.md §6). Not fair: a thread that finds
+ * the mutex free takes it, even if others wait. {@link #newCondition()} is not supported.
+ *
+ * <p><b>Owner death.</b> Detected by the kernel, not by polling PIDs: every mutex this process holds is on
+ * its lease thread's robust futex list, which the kernel walks when the process dies. The next acquirer
+ * gets the mutex <em>and</em> an {@link OwnerDiedException} (thrown with the mutex held); it repairs the
+ * data and calls {@link #markConsistent()}. Unlocking without that makes the mutex permanently unusable:
+ * every later lock attempt throws {@link NotRecoverableException}. Each death is reported to exactly one
+ * next owner.
+ *
+ * <p><b>Cost.</b> An uncontended {@code lock()} + {@code unlock()} is four atomic read-modify-write
+ * instructions (a CAS that claims this process's robust-list head, the CAS or exchange on the lock word,
+ * twice) plus plain stores for the list links: no system call, no allocation. A contended unlock adds one
+ * {@code FUTEX_WAKE}. Blocked platform threads sleep in {@code futex_waitv}; virtual threads park.
+ *
+ * <p><b>Memory consistency effects.</b> Actions in a thread (of any process) before {@code unlock()}
+ * happen-before actions after a later successful lock in another thread — also when the lock is acquired
+ * with {@link OwnerDiedException}, for everything the dead holder wrote before it died (the dead holder's
+ * writes are all visible; whether they are complete is what the exception warns about).
+ *
+ * <p><b>Failures.</b> As {@link Semaphore}: {@link ObjectRemovedException} after the mutex was removed,
+ * {@link RegionClosedException} to threads blocked when this process closes the region. Closing a region
+ * while this process holds some of its mutexes releases them as if the process had died (the next owner
+ * gets {@link OwnerDiedException}). A mutex whose bytes another process corrupted (a {@code __kind} that is
+ * not robust and process-shared, reserved bytes set, list pointers changed while held) fails with an
+ * {@link UncheckedIOException} wrapping an {@link InvalidRegionException} that names the field. A lock that
+ * stays held shows up in {@link #lock(long, TimeUnit)}'s {@link TimeoutException}, which names the holder.
+ */
+public final class Mutex implements Lock {
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG;
+    /** Timeouts beyond this are treated as "no timeout" (a deadline would overflow). */
+    private static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 4;
+
+    // Outcomes of an attempt made under the robust-list operation lock.
+    private static final int ACQUIRED = 0;
+    private static final int OWNER_DIED = 1;
+    private static final int NOT_RECOVERABLE = 2;
+    private static final int BUSY = 3;
+
+    private final MemorySegment segment;
+    private final long base;
+    private final long wordAddress;
+    private final Guard guard;
+    private final ProcessTable table;
+    private final RobustList list;
+    private final RobustEntry entry;
+    private final int leaseTid;
+    private final int holderSlot;
+    private final Path file;
+
+    Mutex(MemorySegment segment, long offset, Guard guard, ProcessTable table, Path file) {
+        this.segment = segment;
+        this.base = offset;
+        this.wordAddress = segment.address() + offset + LOCK_OFFSET;
+        this.guard = guard;
+        this.table = table;
+        this.list = table.attach();
+        this.entry = table.mutexEntry(offset, guard.generation());
+        this.leaseTid = list.tid();
+        this.holderSlot = table.slot() + 1;
+        this.file = file;
+        String bad = checkImage();
+        if (bad != null) {
+            throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
+        }
+    }
+
+    /** Writes the initial image of a mutex at {@code offset} (the rest of the object is already zero). */
+    static void writeImage(MemorySegment s, long offset) {
+        s.set(ValueLayout.JAVA_INT, offset + KIND_OFFSET, KIND);
+    }
+
+    // ------------------------------------------------------------------ lock
+
+    /**
+     * Acquires the mutex, blocking until it is available. If the thread is interrupted while waiting it
+     * keeps waiting; its interrupted status is set again when the method returns.
+     *
+     * @throws OwnerDiedException with the mutex <b>held</b>: the previous owner died holding it
+     * @throws NotRecoverableException if the mutex is permanently unusable (the caller does not hold it)
+     * @throws IllegalMonitorStateException if the current thread already holds it
+     * @throws ObjectRemovedException if the mutex is (or gets) removed from its region
+     * @throws RegionClosedException if this process closes the region while the thread waits
+     */
+    @Override
+    public void lock() {
+        Thread me = begin();
+        if (tryFast(me) != ACQUIRED) {
+            try {
+                lockSlow(me, false, false, 0L, false);
+            } catch (InterruptedException | TimeoutException impossible) {
+                throw new AssertionError(impossible);
+            }
+        }
+    }
+
+    /**
+     * Acquires the mutex unless the current thread is interrupted; as {@link #lock()} otherwise.
+     *
+     * @throws InterruptedException if the thread is interrupted on entry or while waiting (the status is
+     *                              cleared; the thread does not hold the mutex)
+     */
+    @Override
+    public void lockInterruptibly() throws InterruptedException {
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        Thread me = begin();
+        if (tryFast(me) != ACQUIRED) {
+            try {
+                lockSlow(me, true, false, 0L, false);
+            } catch (TimeoutException impossible) {
+                throw new AssertionError(impossible);
+            }
+        }
+    }
+
+    /**
+     * Acquires the mutex if it is free, or if its owner is dead, at the time of the call. Never blocks and
+     * never makes a system call, except to look up the owner's process when the mutex is held by another
+     * process.
+     *
+     * @return true if the mutex was acquired
+     * @throws OwnerDiedException with the mutex <b>held</b>, as {@link #lock()}
+     * @throws NotRecoverableException as {@link #lock()}
+     */
+    @Override
+    public boolean tryLock() {
+        Thread me = begin();
+        int r = tryFast(me);
+        if (r == ACQUIRED) {
+            return true;
+        }
+        for (int attempt = 0; attempt < 16; attempt++) {
+            int v = (int) INT.getVolatile(segment, base + LOCK_OFFSET);
+            Owner o = owner(me, v);
+            if (!o.takeable()) {
+                return false;
+            }
+            r = takeOver(me, v, false, o);
+            if (r != BUSY) {
+                return finish(r, v, o);
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Acquires the mutex if it becomes available within the timeout (measured on {@code CLOCK_MONOTONIC})
+     * and the thread is not interrupted.
+     *
+     * @return true if acquired, false if the timeout elapsed first
+     * @throws OwnerDiedException with the mutex <b>held</b>, as {@link #lock()}
+     */
+    @Override
+    public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+        long nanos = unit.toNanos(time);
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        if (nanos <= 0) {
+            return tryLock();
+        }
+        Thread me = begin();
+        if (tryFast(me) == ACQUIRED) {
+            return true;
+        }
+        boolean timed = nanos < MAX_TIMEOUT_NANOS;
+        try {
+            return lockSlow(me, true, timed, timed ? System.nanoTime() + nanos : 0L, false);
+        } catch (TimeoutException impossible) {
+            throw new AssertionError(impossible);
+        }
+    }
+
+    /**
+     * Acquires the mutex within the timeout or fails with an exception that names the holder: its lease TID,
+     * its process (PID, alive or dead) if it is an attached shmsync process, or that its TID belongs to no
+     * attached process (a C program's thread, whose death only the kernel reports).
+     *
+     * @throws TimeoutException if the timeout elapsed first
+     * @throws InterruptedException if interrupted
+     * @throws OwnerDiedException with the mutex <b>held</b>, as {@link #lock()}
+     */
+    public void lock(long time, TimeUnit unit) throws InterruptedException, TimeoutException {
+        long nanos = unit.toNanos(time);
+        if (Thread.interrupted()) {
+            throw new InterruptedException();
+        }
+        Thread me = begin();
+        if (tryFast(me) == ACQUIRED) {
+            return;
+        }
+        boolean timed = nanos < MAX_TIMEOUT_NANOS;
+        lockSlow(me, true, timed, timed ? System.nanoTime() + Math.max(nanos, 0) : 0L, true);
+    }
+
+    private Thread begin() {
+        guard.check();
+        Thread me = Thread.currentThread();
+        if (entry.holder == me) {
+            throw new IllegalMonitorStateException(guard.description() + " is already held by this thread ("
+                    + me + "); the mutex is not reentrant");
+        }
+        return me;
+    }
+
+    /** The uncontended path: under the operation lock, CAS 0 → lease TID. */
+    private int tryFast(Thread me) {
+        RobustList l = list;
+        l.lockOp(entry);
+        int r = BUSY;
+        try {
+            if (TestHooks.ARMED) {
+                TestHooks.at(TestHooks.LOCK_PENDING, leaseTid);
+            }
+            if (!table.isClosing() && l.size() < ROBUST_LIST_LIMIT
+                    && INT.compareAndSet(segment, base + LOCK_OFFSET, 0, leaseTid)) {
+                r = acquired(me, 0, null);
+            }
+        } finally {
+            l.unlockOp();
+        }
+        if (r == OWNER_DIED || r == NOT_RECOVERABLE) {
+            finish(r, 0, null);
+        }
+        return r;
+    }
+
+    /**
+     * The word is ours (under the operation lock): check the image, link the entry, record the holder.
+     *
+     * @param previous the word value the CAS replaced
+     * @param deadOwner the owner's process found dead through its lease, or null
+     */
+    private int acquired(Thread me, int previous, Owner deadOwner) {
+        int kind = segment.get(I32, base + KIND_OFFSET);
+        int owner = segment.get(I32, base + OWNER_OFFSET);
+        if ((kind != KIND && kind != KIND_NORMAL) || owner == NOTRECOVERABLE
+                || (segment.get(I32, base + RESERVED_OFFSET) | segment.get(I64, base + RESERVED_OFFSET + 4)) != 0) {
+            return refuse(owner);
+        }
+        if (TestHooks.ARMED) {
+            TestHooks.at(TestHooks.LOCK_CAS, leaseTid);
+            TestHooks.at(TestHooks.LOCK_CAS_UNLISTED, leaseTid, list::dropPendingForTest);
+        }
+        list.link(entry);
+        boolean died = (previous & FUTEX_OWNER_DIED) != 0 || deadOwner != null || owner == INCONSISTENT;
+        segment.set(I32, base + OWNER_OFFSET, died ? INCONSISTENT : leaseTid);
+        segment.set(I64, base + HOLDER_THREAD_OFFSET, me.threadId());
+        segment.set(I32, base + HOLDER_SLOT_OFFSET, holderSlot);
+        entry.holder = me;
+        if (TestHooks.ARMED) {
+            TestHooks.at(TestHooks.LOCK_LINKED, leaseTid);
+        }
+        return died ? OWNER_DIED : ACQUIRED;
+    }
+
+    /** Gives a just-acquired word back (not linked yet) and reports why. */
+    private int refuse(int owner) {
+        String bad = checkImage();
+        int old = (int) INT.getAndSetRelease(segment, base + LOCK_OFFSET, 0);
+        if ((old & FUTEX_WAITERS) != 0) {
+            Futex.wake(wordAddress, 1, true);
+        }
+        if (bad != null) {
+            throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
+        }
+        return NOT_RECOVERABLE;
+    }
+
+    /** Checks the fields a corrupt peer could have broken; returns "field: problem" or null. */
+    private String checkImage() {
+        int kind = segment.get(I32, base + KIND_OFFSET);
+        if (kind != KIND && kind != KIND_NORMAL) {
+            return "__kind: " + kind + " is not a robust, process-shared mutex (expected " + KIND
+                    + " = ROBUST|ERRORCHECK|PSHARED or " + KIND_NORMAL + " = ROBUST|PSHARED)";
+        }
+        int r1 = segment.get(I32, base + RESERVED_OFFSET);
+        long r2 = segment.get(I64, base + RESERVED_OFFSET + 4);
+        if ((r1 | r2) != 0) {
+            return "reserved: bytes 52..63 must be zero, found 0x" + Integer.toHexString(r1) + " 0x"
+                    + Long.toHexString(r2);
+        }
+        return null;
+    }
+
+    private UncheckedIOException corrupt(String field, String problem) {
+        return new UncheckedIOException(new InvalidRegionException(file, guard.description() + " " + field,
+                problem));
+    }
+
+    // ------------------------------------------------------------------ the slow path
+
+    /** Who holds the word {@code v}, as far as this process can tell. */
+    private record Owner(int tid, int slot, int pid, boolean free, boolean markedDead, boolean leaseDead) {
+        boolean takeable() {
+            return free || markedDead || leaseDead;
+        }
+    }
+
+    private Owner owner(Thread me, int v) {
+        int tid = v & TID_MASK;
+        if ((v & FUTEX_OWNER_DIED) != 0) {
+            return new Owner(tid, -1, 0, false, true, false);
+        }
+        if (tid == 0) {
+            return new Owner(0, -1, 0, true, false, false);
+        }
+        if (tid == leaseTid) {
+            if (segment.get(I64, base + HOLDER_THREAD_OFFSET) == me.threadId()) {
+                throw new IllegalMonitorStateException(guard.description() + " is already held by this thread ("
+                        + me + ") through another handle; the mutex is not reentrant");
+            }
+            return new Owner(tid, table.slot(), 0, false, false, false);
+        }
+        int s = table.slotOf(tid);
+        boolean dead = s >= 0 && table.leaseLost(s, tid);
+        return new Owner(tid, s, s >= 0 ? table.pidOf(s) : 0, false, false, dead);
+    }
+
+    /** Under the operation lock: CAS {@code v} → our TID, keeping (or adding) {@code FUTEX_WAITERS}. */
+    private int takeOver(Thread me, int v, boolean waited, Owner o) {
+        RobustList l = list;
+        l.lockOp(entry);
+        try {
+            if (table.isClosing()) {
+                throw closed();
+            }
+            l.checkRoom();
+            int nv = leaseTid | (v & FUTEX_WAITERS) | (waited ? FUTEX_WAITERS : 0);
+            if (!INT.compareAndSet(segment, base + LOCK_OFFSET, v, nv)) {
+                return BUSY;
+            }
+            return acquired(me, v, o.leaseDead() ? o : null);
+        } finally {
+            l.unlockOp();
+        }
+    }
+
+    private boolean finish(int r, int v, Owner o) {
+        if (r == ACQUIRED) {
+            return true;
+        }
+        if (r == NOT_RECOVERABLE) {
+            throw new NotRecoverableException(guard.description() + " is not recoverable: a thread acquired it "
+                    + "after an owner died and unlocked it without markConsistent(); remove and recreate it");
+        }
+        if (o != null && o.leaseDead()) {
+            table.wakeLeaseWatchers(o.slot());
+            throw new OwnerDiedException(this, o.tid(), o.pid(), false, guard.description()
+                    + " acquired after its owner died: process " + o.pid() + " (lease TID " + o.tid()
+                    + ", process-table slot " + o.slot() + ") lost its lease while holding it; the lock was "
+                    + "taken in the instant the process was killed, so the kernel had not marked it. This thread "
+                    + "now holds the mutex: repair the data it protects, call markConsistent(), then unlock()");
+        }
+        boolean kernel = (v & FUTEX_OWNER_DIED) != 0;
+        throw new OwnerDiedException(this, 0, 0, kernel, guard.description() + " acquired after its owner died ("
+                + (kernel ? "the kernel marked the lock word FUTEX_OWNER_DIED"
+                : "__owner was INCONSISTENT although the lock word showed no owner death: treated as one")
+                + "). This thread now holds the mutex: repair the data it protects, call markConsistent(), then "
+                + "unlock()");
+    }
+
+    private boolean lockSlow(Thread me, boolean interruptible, boolean timed, long deadline, boolean throwOnTimeout)
+            throws InterruptedException, TimeoutException {
+        WaitNode node = WaitNode.enter(guard);
+        boolean waited = false;
+        boolean settled = false;
+        try {
+            for (;;) {
+                if (table.isClosing()) {
+                    throw closed();
+                }
+                int v = (int) INT.getVolatile(segment, base + LOCK_OFFSET);
+                Owner o = owner(me, v);
+                if (o.takeable()) {
+                    int r = takeOver(me, v, waited, o);
+                    if (r == BUSY) {
+                        continue;
+                    }
+                    settled = true;
+                    return finish(r, v, o);
+                }
+                if ((v & FUTEX_WAITERS) == 0) {
+                    if (!INT.compareAndSet(segment, base + LOCK_OFFSET, v, v | FUTEX_WAITERS)) {
+                        continue;
+                    }
+                    v |= FUTEX_WAITERS;
+                }
+                long leaseOffset = -1;
+                int lease = 0;
+                if (o.slot() >= 0 && o.tid() != leaseTid) {
+                    // Also watch the owner's lease: at its death the kernel marks and wakes it even when it
+                    // never got to mark this word (PROTOCOL §6.4 (b)).
+                    leaseOffset = table.leaseOffset(o.slot());
+                    lease = (int) INT.getVolatile(segment, leaseOffset);
+                    if ((lease & TID_MASK) != o.tid()) {
+                        continue;
+                    }
+                    if ((lease & FUTEX_WAITERS) == 0) {
+                        if (!INT.compareAndSet(segment, leaseOffset, lease, lease | FUTEX_WAITERS)) {
+                            continue;
+                        }
+                        lease |= FUTEX_WAITERS;
+                    }
+                }
+                waited = true;
+                if (!node.await(segment, base + LOCK_OFFSET, v, leaseOffset, lease, timed, deadline, interruptible)) {
+                    if (throwOnTimeout) {
+                        throw new TimeoutException(guard.description() + " not acquired within the timeout: held by "
+                                + describeHolder((int) INT.getVolatile(segment, base + LOCK_OFFSET)));
+                    }
+                    return false;
+                }
+            }
+        } finally {
+            if (!settled && waited) {
+                passOnWake();
+            }
+            node.exit();
+        }
+    }
+
+    /**
+     * A waiter that gives up may have consumed the one wake-up an unlock (or the kernel, at an owner's death)
+     * gave: if the mutex is free or owner-died, wake one other waiter (PROTOCOL §6.4).
+     */
+    private void passOnWake() {
+        try {
+            if (guard.removed() || guard.scope().isClosing()) {
+                return;
+            }
+            int v = (int) INT.getVolatile(segment, base + LOCK_OFFSET);
+            if ((v & TID_MASK) == 0) {
+                Futex.wake(wordAddress, 1, true);
+            }
+        } catch (IllegalStateException closedMeanwhile) {
+            // unmapped: nobody of ours can be waiting
+        }
+    }
+
+    // ------------------------------------------------------------------ unlock
+
+    /**
+     * Releases the mutex and wakes one waiting thread (of any process) if there is one. If the mutex was
+     * acquired with {@link OwnerDiedException} and {@link #markConsistent()} was not called, it becomes
+     * permanently unrecoverable.
+     *
+     * @throws IllegalMonitorStateException if the current thread does not hold the mutex
+     * @throws RegionClosedException if this process closed the region while the thread held the mutex (it
+     *                               was then released as owner-died)
+     * @throws ObjectRemovedException if the mutex was removed while held (the word is left alone)
+     */
+    @Override
+    public void unlock() {
+        Thread me = Thread.currentThread();
+        RobustEntry e = entry;
+        if (e.holder != me) {
+            if (table.isClosing()) {
+                throw closed();
+            }
+            throw new IllegalMonitorStateException(guard.description() + " is not held by the current thread ("
+                    + me + ")");
+        }
+        RobustList l = list;
+        String corrupt;
+        int old;
+        l.lockOp(e);
+        try {
+            if (TestHooks.ARMED) {
+                TestHooks.at(TestHooks.UNLOCK_PENDING, leaseTid);
+            }
+            boolean removed = guard.removed();
+            corrupt = l.unlink(e, !removed);
+            e.holder = null;
+            if (removed) {
+                throw guardRemoved();
+            }
+            if (TestHooks.ARMED) {
+                TestHooks.at(TestHooks.UNLOCK_DEQUEUED, leaseTid);
+            }
+            int owner = segment.get(I32, base + OWNER_OFFSET);
+            segment.set(I32, base + OWNER_OFFSET, owner == INCONSISTENT ? NOTRECOVERABLE : 0);
+            segment.set(I64, base + HOLDER_THREAD_OFFSET, 0L);
+            segment.set(I32, base + HOLDER_SLOT_OFFSET, 0);
+            old = (int) INT.getAndSetRelease(segment, base + LOCK_OFFSET, 0);
+            if ((old & FUTEX_WAITERS) != 0) {
+                Futex.wake(wordAddress, 1, true);
+            }
+            if (TestHooks.ARMED) {
+                TestHooks.at(TestHooks.UNLOCK_RELEASED, leaseTid);
+            }
+        } finally {
+            l.unlockOp();
+        }
+        if ((old & TID_MASK) != leaseTid) {
+            throw corrupt("__lock", String.format("was 0x%08x while this thread held the mutex (lease TID %d): "
+                    + "another process overwrote it; the mutex was released", old, leaseTid));
+        }
+        if (corrupt != null) {
+            throw corrupt("__list", corrupt + " (another process overwrote the holder's list pointers; this "
+                    + "process repaired its robust list from its own copy and released the mutex)");
+        }
+    }
+
+    private ObjectRemovedException guardRemoved() {
+        return new ObjectRemovedException(guard.description() + " was removed from its region while this thread "
+                + "held it; the thread no longer holds it, and its memory was left alone");
+    }
+
+    private RegionClosedException closed() {
+        return new RegionClosedException(guard.description() + ": the region was closed by this process; mutexes "
+                + "it held were released as if the process had died");
+    }
+
+    // ------------------------------------------------------------------ recovery
+
+    /**
+     * Marks the mutex consistent again after an {@link OwnerDiedException}: the caller repaired the data it
+     * protects (glibc's {@code pthread_mutex_consistent}). Only the holder may call it.
+     *
+     * @throws IllegalMonitorStateException if the current thread does not hold the mutex
+     * @throws IllegalStateException if the mutex is not in the owner-died state
+     */
+    public void markConsistent() {
+        guard.check();
+        if (entry.holder != Thread.currentThread()) {
+            throw new IllegalMonitorStateException(guard.description() + " is not held by the current thread");
+        }
+        if (segment.get(I32, base + OWNER_OFFSET) != INCONSISTENT) {
+            throw new IllegalStateException(guard.description() + " is consistent: markConsistent() is only for a "
+                    + "holder that acquired it with OwnerDiedException");
+        }
+        segment.set(I32, base + OWNER_OFFSET, leaseTid);
+    }
+
+    /**
+     * False while the mutex is held after an owner death and not yet {@linkplain #markConsistent() marked
+     * consistent}, and for ever once it is not recoverable.
+     */
+    public boolean isConsistent() {
+        guard.check();
+        int owner = segment.get(I32, base + OWNER_OFFSET);
+        return owner != INCONSISTENT && owner != NOTRECOVERABLE;
+    }
+
+    /** Whether the mutex is permanently unusable ({@link NotRecoverableException}). */
+    public boolean isNotRecoverable() {
+        guard.check();
+        return segment.get(I32, base + OWNER_OFFSET) == NOTRECOVERABLE;
+    }
+
+    // ------------------------------------------------------------------ introspection
+
+    /** Whether some thread of some process holds the mutex (a snapshot). */
+    public boolean isLocked() {
+        guard.check();
+        return ((int) INT.getVolatile(segment, base + LOCK_OFFSET) & TID_MASK) != 0;
+    }
+
+    /** Whether the current thread holds the mutex. */
+    public boolean isHeldByCurrentThread() {
+        return entry.holder == Thread.currentThread() && !table.isClosing();
+    }
+
+    /**
+     * Whether threads (of any process) may be waiting: the word's {@code FUTEX_WAITERS} bit. An estimate, as
+     * with glibc: the bit stays set until the next unlock even if the waiters gave up.
+     */
+    public boolean hasQueuedThreads() {
+        guard.check();
+        return ((int) INT.getVolatile(segment, base + LOCK_OFFSET) & FUTEX_WAITERS) != 0;
+    }
+
+    /** The owner TID in the lock word (a lease TID for shmsync processes, a thread's TID for C programs), or 0. */
+    public int holderTid() {
+        guard.check();
+        return (int) INT.getVolatile(segment, base + LOCK_OFFSET) & TID_MASK;
+    }
+
+    /** The object's generation in its region's directory. */
+    public int generation() {
+        return guard.generation();
+    }
+
+    /** Not supported. */
+    @Override
+    public Condition newCondition() {
+        throw new UnsupportedOperationException("shmsync mutexes have no condition variables yet");
+    }
+
+    private String describeHolder(int v) {
+        int tid = v & TID_MASK;
+        if ((v & FUTEX_OWNER_DIED) != 0) {
+            return "nobody (the owner died; the next locker recovers it)";
+        }
+        if (tid == 0) {
+            return "nobody";
+        }
+        if (tid == leaseTid) {
+            return "a thread of this process (lease TID " + tid + ", Java thread id "
+                    + segment.get(I64, base + HOLDER_THREAD_OFFSET) + ")";
+        }
+        int s = table.slotOf(tid);
+        if (s < 0) {
+            return "TID " + tid + ", which is not the lease of any process attached to the region: a C program's "
+                    + "thread (its death is reported by the kernel, if the mutex is on its robust list), or a "
+                    + "process that is gone";
+        }
+        return "lease TID " + tid + " of process " + table.pidOf(s) + " (process-table slot " + s + ", "
+                + (table.leaseLost(s, tid) ? "dead" : "alive") + ")";
+    }
+
+    @Override
+    public String toString() {
+        String state;
+        try {
+            int v = (int) INT.getVolatile(segment, base + LOCK_OFFSET);
+            int owner = segment.get(I32, base + OWNER_OFFSET);
+            state = ((v & TID_MASK) == 0 && (v & FUTEX_OWNER_DIED) == 0 ? "unlocked" : "locked by " + describeHolder(v))
+                    + ((v & FUTEX_WAITERS) != 0 ? ", waiters" : "")
+                    + (owner == INCONSISTENT ? ", inconsistent" : owner == NOTRECOVERABLE ? ", not recoverable" : "")
+                    + (guard.removed() ? ", REMOVED" : "");
+        } catch (IllegalStateException closed) {
+            state = "closed";
+        }
+        return "Mutex[" + guard.description() + ", " + state + "]";
+    }
+}

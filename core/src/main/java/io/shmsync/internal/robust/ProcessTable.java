@@ -1,0 +1,474 @@
+package io.shmsync.internal.robust;
+
+import io.shmsync.ObjectType;
+import io.shmsync.ProcessInfo;
+import io.shmsync.ProcessState;
+import io.shmsync.RegionClosedException;
+import io.shmsync.RegionFullException;
+import io.shmsync.internal.futex.Futex;
+import io.shmsync.internal.posix.Posix;
+import io.shmsync.internal.region.Directory;
+import io.shmsync.internal.sync.MutexLayout;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static io.shmsync.internal.robust.ProcessSlotLayout.*;
+import static io.shmsync.internal.sync.MutexLayout.FUTEX_OWNER_DIED;
+import static io.shmsync.internal.sync.MutexLayout.FUTEX_WAITERS;
+import static io.shmsync.internal.sync.MutexLayout.TID_MASK;
+
+/**
+ * A region's process table (docs/PROTOCOL.md §6.2) and this process's robust state for the region: its slot,
+ * the local entries of the mutexes it uses, and the close protocol.
+ *
+ * <p>A slot is claimed by a CAS of its lease word from 0 to this process's lease TID, with
+ * {@code list_op_pending} covering the CAS, and then linked on the lease thread's robust list: from that
+ * instant the kernel marks the lease {@code FUTEX_OWNER_DIED} when the process dies. A dead slot is
+ * reclaimed exactly once: a cleaner takes its lease word like a robust mutex whose owner died (CAS from the
+ * marked value to its own TID, linked on its own robust list, so a cleaner that dies hands the work on),
+ * repairs what the dead process left, and frees the slot.
+ */
+public final class ProcessTable {
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT;
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG;
+
+    private final MemorySegment segment;
+    private final Directory directory;
+    private final long tableOffset;
+    private final int capacity;
+    private final String regionName;
+    private final long creatorNamespace;
+    private final long myNamespace;
+    private final ConcurrentHashMap<Long, RobustEntry> mutexEntries = new ConcurrentHashMap<>();
+
+    private volatile boolean closing;
+    private volatile RobustList list;
+    private int slot = -1;
+    private RobustEntry slotEntry;
+
+    private ProcessTable(Directory directory, String regionName, long myNamespace) {
+        this.segment = directory.mapping().segment();
+        this.directory = directory;
+        this.tableOffset = directory.processTableOffset();
+        this.capacity = directory.processTableCapacity();
+        this.regionName = regionName;
+        this.creatorNamespace = directory.creatorPidNamespace();
+        this.myNamespace = myNamespace;
+    }
+
+    /** The table of a region, or null if the region has none (capacity 0). */
+    public static ProcessTable of(Directory directory, String regionName, long myNamespace) {
+        return directory.processTableCapacity() == 0 ? null : new ProcessTable(directory, regionName, myNamespace);
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public boolean isClosing() {
+        return closing;
+    }
+
+    /** Offset of slot {@code i}'s lease word from the start of the region. */
+    public long leaseOffset(int i) {
+        return tableOffset + (long) i * LENGTH;
+    }
+
+    /** This process's slot, or -1 if it has not attached. */
+    public int slot() {
+        return slot;
+    }
+
+    // ------------------------------------------------------------------ attach
+
+    /**
+     * Attaches this process to the table (once): checks the PID namespace, starts the lease thread, reclaims
+     * dead slots, claims a free one.
+     *
+     * @return the robust list every robust word of this region is linked on
+     * @throws IllegalStateException if this process is in another PID namespace than the region's creator
+     * @throws RegionFullException if no slot is free
+     */
+    public RobustList attach() {
+        RobustList l = list;
+        if (l != null) {
+            return l;
+        }
+        synchronized (this) {
+            if (list != null) {
+                return list;
+            }
+            if (closing) {
+                throw new RegionClosedException("region " + regionName + " is closed");
+            }
+            checkNamespace();
+            RobustList rl = RobustList.get();
+            reclaimDead(rl);
+            claim(rl);
+            list = rl;
+            return rl;
+        }
+    }
+
+    private void checkNamespace() {
+        if (creatorNamespace == 0 || myNamespace == 0 || creatorNamespace != myNamespace) {
+            throw new IllegalStateException("region " + regionName + " was created in PID namespace "
+                    + ns(creatorNamespace) + " and this process is in " + ns(myNamespace) + ": robust objects "
+                    + "(mutexes, process leases) store thread IDs, which the kernel compares inside one PID "
+                    + "namespace only, so they cannot be used from here (plain semaphores can)");
+        }
+    }
+
+    private static String ns(long inode) {
+        return inode == 0 ? "(unknown: /proc/self/ns/pid unreadable)" : "pid:[" + inode + "]";
+    }
+
+    private void claim(RobustList rl) {
+        int tid = rl.tid();
+        for (int i = 0; i < capacity; i++) {
+            long lo = leaseOffset(i);
+            if ((int) INT.getVolatile(segment, lo) != 0) {
+                continue;
+            }
+            RobustEntry se = new RobustEntry(segment, lo, true, this, 0);
+            rl.lockOp(se);
+            try {
+                rl.checkRoom();
+                if (!INT.compareAndSet(segment, lo, 0, tid)) {
+                    continue;
+                }
+                TestHooks.at(TestHooks.ATTACH_CAS, tid);
+                rl.link(se);
+                segment.set(I32, lo + GENERATION_OFFSET, segment.get(I32, lo + GENERATION_OFFSET) + 1);
+                segment.set(I32, lo + PID_OFFSET, Posix.getpid());
+                segment.set(I64, lo + START_TIME_OFFSET, startTime("self"));
+                segment.set(I64, lo + PID_NAMESPACE_OFFSET, myNamespace);
+                segment.set(I32, lo + LEASE_TID_OFFSET, tid);
+                segment.set(I32, lo + RESERVED_OFFSET, 0);
+                Instant now = Instant.now();
+                segment.set(I64, lo + ATTACHED_AT_NS_OFFSET, now.getEpochSecond() * 1_000_000_000L + now.getNano());
+                INT.setRelease(segment, lo + STATE_OFFSET, STATE_LIVE);
+                slot = i;
+                slotEntry = se;
+                return;
+            } finally {
+                rl.unlockOp();
+            }
+        }
+        throw new RegionFullException("the process table of region " + regionName + " is full: all " + capacity
+                + " slots are held by live processes (dead ones were reclaimed first)");
+    }
+
+    /** The local entry of the mutex at {@code objectOffset} with directory generation {@code generation}. */
+    public RobustEntry mutexEntry(long objectOffset, int generation) {
+        return mutexEntries.compute(objectOffset, (k, old) -> old != null && old.generation == generation ? old
+                : new RobustEntry(segment, objectOffset, false, this, generation));
+    }
+
+    // ------------------------------------------------------------------ owners
+
+    /**
+     * The slot whose process has lease TID {@code tid} (alive, dead or being cleaned), or -1 if no attached
+     * process has it (a C program's thread, or a process gone and reclaimed).
+     */
+    public int slotOf(int tid) {
+        if (tid == 0) {
+            return -1;
+        }
+        int dead = -1;
+        for (int i = 0; i < capacity; i++) {
+            long lo = leaseOffset(i);
+            if (segment.get(I32, lo + LEASE_TID_OFFSET) != tid) {
+                continue;
+            }
+            int lw = (int) INT.getVolatile(segment, lo);
+            if ((lw & TID_MASK) == tid) {
+                return i; // its own live lease
+            }
+            if (lw != 0 || (int) INT.getVolatile(segment, lo + STATE_OFFSET) != STATE_FREE) {
+                dead = i;
+            }
+        }
+        return dead;
+    }
+
+    /** Whether the process of slot {@code i}, whose lease TID was {@code tid}, no longer holds its lease. */
+    public boolean leaseLost(int i, int tid) {
+        return ((int) INT.getVolatile(segment, leaseOffset(i)) & TID_MASK) != tid;
+    }
+
+    /** The PID recorded in slot {@code i}. */
+    public int pidOf(int i) {
+        return segment.get(I32, leaseOffset(i) + PID_OFFSET);
+    }
+
+    /** Wakes every thread (of any process) watching slot {@code i}'s lease word: the kernel woke only one. */
+    public void wakeLeaseWatchers(int i) {
+        Futex.wake(segment.address() + leaseOffset(i), Integer.MAX_VALUE, true);
+    }
+
+    /**
+     * Marks the word at {@code offset} {@code FUTEX_OWNER_DIED} if its owner TID is {@code tid}, keeping
+     * {@code FUTEX_WAITERS} and waking one waiter, exactly as the kernel's {@code handle_futex_death} does.
+     *
+     * @return true if this call marked it
+     */
+    boolean markOwnerDied(long offset, int tid) {
+        for (;;) {
+            int w = (int) INT.getVolatile(segment, offset);
+            if ((w & TID_MASK) != tid || tid == 0) {
+                return false;
+            }
+            if (INT.compareAndSet(segment, offset, w, (w & FUTEX_WAITERS) | FUTEX_OWNER_DIED)) {
+                if ((w & FUTEX_WAITERS) != 0) {
+                    Futex.wake(segment.address() + offset, 1, true);
+                }
+                return true;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ reclamation
+
+    /**
+     * Reclaims every dead slot this call can claim (each is reclaimed by exactly one cleaner).
+     *
+     * @return the number of slots this call reclaimed
+     */
+    public int reclaimDead() {
+        return reclaimDead(attach());
+    }
+
+    private int reclaimDead(RobustList rl) {
+        int n = 0;
+        boolean procOk = procIsOurs();
+        for (int i = 0; i < capacity; i++) {
+            if (i == slot) {
+                continue;
+            }
+            long lo = leaseOffset(i);
+            int lw = (int) INT.getVolatile(segment, lo);
+            if (lw == 0) {
+                continue;
+            }
+            if ((lw & FUTEX_OWNER_DIED) == 0) {
+                // Alive by its lease. A process killed in the instant between its lease CAS and the kernel's
+                // walk leaves a lease nobody marks (PROTOCOL §6.4 (b)); /proc proves it dead, so mark it.
+                int tid = segment.get(I32, lo + LEASE_TID_OFFSET);
+                if (!procOk || (lw & TID_MASK) != tid
+                        || (int) INT.getVolatile(segment, lo + STATE_OFFSET) != STATE_LIVE
+                        || !procSaysDead(segment.get(I32, lo + PID_OFFSET),
+                        segment.get(I64, lo + START_TIME_OFFSET), tid)) {
+                    continue;
+                }
+                if (!markOwnerDied(lo, tid)) {
+                    continue;
+                }
+                wakeLeaseWatchers(i);
+                lw = (int) INT.getVolatile(segment, lo);
+                if ((lw & FUTEX_OWNER_DIED) == 0) {
+                    continue;
+                }
+            }
+            if (reclaimSlot(rl, i, lw)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private boolean reclaimSlot(RobustList rl, int i, int lw) {
+        long lo = leaseOffset(i);
+        RobustEntry se = new RobustEntry(segment, lo, false, this, 0);
+        rl.lockOp(se);
+        try {
+            if (closing) {
+                return false;
+            }
+            rl.checkRoom();
+            if (!INT.compareAndSet(segment, lo, lw, rl.tid() | (lw & FUTEX_WAITERS))) {
+                return false; // another cleaner won, or it changed
+            }
+            rl.link(se);
+            INT.setRelease(segment, lo + STATE_OFFSET, STATE_CLEANING);
+        } finally {
+            rl.unlockOp();
+        }
+        wakeLeaseWatchers(i);
+        TestHooks.at(TestHooks.CLEAN_CLAIMED, rl.tid());
+        int deadTid = segment.get(I32, lo + LEASE_TID_OFFSET);
+        repairAbandonedMutexes(deadTid);
+        rl.lockOp(se);
+        try {
+            if (closing || !se.linked) {
+                return false; // the region was closed meanwhile: close() released the slot as dead again
+            }
+            rl.unlink(se, true);
+            clearSlot(lo);
+            int old = (int) INT.getAndSetRelease(segment, lo, 0);
+            if ((old & FUTEX_WAITERS) != 0) {
+                wakeLeaseWatchers(i);
+            }
+        } finally {
+            rl.unlockOp();
+        }
+        return true;
+    }
+
+    /**
+     * Marks owner-died every mutex word that still names the dead process's lease TID: words it locked in
+     * the instant the kernel was walking its list (PROTOCOL §6.4 (b)). Idempotent.
+     */
+    private void repairAbandonedMutexes(int deadTid) {
+        if (deadTid == 0) {
+            return;
+        }
+        for (int i = 0; i < capacity; i++) {
+            long lo = leaseOffset(i);
+            if (((int) INT.getVolatile(segment, lo) & TID_MASK) == deadTid
+                    && segment.get(I32, lo + LEASE_TID_OFFSET) == deadTid) {
+                return; // the TID belongs to a live process again: leave its words alone
+            }
+        }
+        for (Directory.Entry e : directory.entriesOfType(ObjectType.MUTEX)) {
+            markOwnerDied(e.offset() + MutexLayout.LOCK_OFFSET, deadTid);
+        }
+    }
+
+    private void clearSlot(long lo) {
+        segment.set(I32, lo + PID_OFFSET, 0);
+        segment.set(I64, lo + START_TIME_OFFSET, 0L);
+        segment.set(I64, lo + PID_NAMESPACE_OFFSET, 0L);
+        segment.set(I32, lo + LEASE_TID_OFFSET, 0);
+        segment.set(I32, lo + RESERVED_OFFSET, 0);
+        segment.set(I64, lo + ATTACHED_AT_NS_OFFSET, 0L);
+        INT.setRelease(segment, lo + STATE_OFFSET, STATE_FREE);
+    }
+
+    // ------------------------------------------------------------------ listing
+
+    /** A snapshot of the occupied slots. */
+    public List<ProcessInfo> processes() {
+        List<ProcessInfo> out = new ArrayList<>();
+        for (int i = 0; i < capacity; i++) {
+            long lo = leaseOffset(i);
+            int lw = (int) INT.getVolatile(segment, lo);
+            int state = (int) INT.getVolatile(segment, lo + STATE_OFFSET);
+            if (lw == 0 && state == STATE_FREE) {
+                continue;
+            }
+            int tid = segment.get(I32, lo + LEASE_TID_OFFSET);
+            ProcessState ps;
+            if ((lw & FUTEX_OWNER_DIED) != 0 || lw == 0) {
+                ps = ProcessState.DEAD;
+            } else if (state == STATE_CLEANING) {
+                ps = ProcessState.CLEANING;
+            } else if (state == STATE_FREE) {
+                ps = ProcessState.ATTACHING;
+            } else {
+                ps = ProcessState.ALIVE;
+            }
+            long at = segment.get(I64, lo + ATTACHED_AT_NS_OFFSET);
+            out.add(new ProcessInfo(i, segment.get(I32, lo + PID_OFFSET), tid,
+                    segment.get(I64, lo + PID_NAMESPACE_OFFSET), segment.get(I64, lo + START_TIME_OFFSET),
+                    segment.get(I32, lo + GENERATION_OFFSET), ps,
+                    Instant.ofEpochSecond(0, at), i == slot));
+        }
+        return out;
+    }
+
+    // ------------------------------------------------------------------ close
+
+    /**
+     * Before the region is unmapped: every robust word of this region that this process holds is unlinked
+     * from the robust list and released as if the process had died (mutexes become owner-died, a slot being
+     * cleaned goes back to dead), then the process's own slot is freed. After this no entry of the list
+     * points into the mapping, so the kernel can never write into memory mapped there later (the hazard of
+     * musl commit da8d0fc4). Operations on the region's mutexes fail from now on.
+     */
+    public synchronized void close() {
+        closing = true;
+        RobustList rl = list;
+        if (rl == null) {
+            return;
+        }
+        rl.lockOp();
+        try {
+            for (RobustEntry e : rl.entriesOf(this)) {
+                if (e == slotEntry) {
+                    continue;
+                }
+                rl.setPending(e);
+                rl.unlink(e, true);
+                e.holder = null;
+                markOwnerDied(e.wordOffset, rl.tid());
+            }
+            if (slotEntry != null && slotEntry.linked) {
+                rl.setPending(slotEntry);
+                rl.unlink(slotEntry, true);
+                long lo = slotEntry.wordOffset;
+                clearSlot(lo);
+                int old = (int) INT.getAndSetRelease(segment, lo, 0);
+                if ((old & FUTEX_WAITERS) != 0) {
+                    Futex.wake(segment.address() + lo, Integer.MAX_VALUE, true);
+                }
+            }
+        } finally {
+            rl.unlockOp();
+        }
+    }
+
+    // ------------------------------------------------------------------ /proc
+
+    /** Whether /proc is the procfs of this process's PID namespace (so PIDs read there are ours). */
+    private static boolean procIsOurs() {
+        try {
+            String stat = Files.readString(Path.of("/proc/self/stat"));
+            return Integer.parseInt(stat.substring(0, stat.indexOf(' '))) == Posix.getpid();
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Start time of process {@code pid} ("self" allowed) in clock ticks since boot, or -1. */
+    static long startTime(String pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", pid, "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(f[19]); // field 22; f[0] is field 3
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** True only if /proc proves that the process (pid, start time) or its lease thread no longer exists. */
+    private static boolean procSaysDead(int pid, long startTime, int leaseTid) {
+        if (pid <= 0) {
+            return false;
+        }
+        long st = startTime(Integer.toString(pid));
+        if (st < 0) {
+            return !Files.exists(Path.of("/proc", Integer.toString(pid)));
+        }
+        if (startTime > 0 && st != startTime) {
+            return true; // the PID was reused
+        }
+        return !Files.exists(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(leaseTid)));
+    }
+
+    @Override
+    public String toString() {
+        return "ProcessTable[" + regionName + ", " + capacity + " slots, this process "
+                + (slot < 0 ? "not attached" : "in slot " + slot) + "]";
+    }
+}
