@@ -104,20 +104,24 @@ public final class ProcessTable {
         if (l != null) {
             return l;
         }
-        synchronized (this) {
-            if (list != null) {
-                return list;
-            }
-            if (closing) {
-                throw new RegionClosedException("region " + regionName + " is closed");
-            }
-            checkNamespace();
-            RobustList rl = RobustList.get();
-            reclaimDead(rl);
-            claim(rl);
-            list = rl;
-            return rl;
+        attachCounting();
+        return list;
+    }
+
+    /** Attaches if not yet attached; returns the number of dead slots reclaimed by this call. */
+    private synchronized int attachCounting() {
+        if (list != null) {
+            return 0;
         }
+        if (closing) {
+            throw new RegionClosedException("region " + regionName + " is closed");
+        }
+        checkNamespace();
+        RobustList rl = RobustList.get();
+        int n = reclaimDead(rl);
+        claim(rl);
+        list = rl;
+        return n;
     }
 
     private void checkNamespace() {
@@ -246,7 +250,8 @@ public final class ProcessTable {
      * @return the number of slots this call reclaimed
      */
     public int reclaimDead() {
-        return reclaimDead(attach());
+        int n = attachCounting();
+        return n + reclaimDead(list);
     }
 
     private int reclaimDead(RobustList rl) {
