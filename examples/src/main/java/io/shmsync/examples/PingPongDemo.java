@@ -93,8 +93,15 @@ public final class PingPongDemo {
                 Integer.toString(warmup + rounds)));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         awaitReady(child);
-        Runnable pinSelf = pinCurrentThread(cpu);
-        pinSelf.run();
+        return measure(ping, pong, warmup, rounds, cpu, child);
+    }
+
+    /** Pings {@code warmup + rounds} times (pinned to {@code cpu} if given) and returns the measured round trips. */
+    private static long[] measure(Semaphore ping, Semaphore pong, int warmup, int rounds, String cpu, Process peer)
+            throws InterruptedException {
+        if (cpu != null) {
+            taskset(cpu);
+        }
         long[] rtt = new long[rounds];
         for (int i = 0; i < warmup + rounds; i++) {
             long t0 = System.nanoTime();
@@ -105,10 +112,12 @@ public final class PingPongDemo {
                 rtt[i - warmup] = t1 - t0;
             }
         }
-        if (child.waitFor() != 0) {
-            throw new IllegalStateException("pong process failed with exit code " + child.exitValue());
+        if (peer.waitFor() != 0) {
+            throw new IllegalStateException("peer process failed with exit code " + peer.exitValue());
         }
-        unpinCurrentThread(cpu);
+        if (cpu != null) {
+            taskset("0-" + (Runtime.getRuntime().availableProcessors() - 1));
+        }
         return rtt;
     }
 
@@ -125,22 +134,7 @@ public final class PingPongDemo {
             }
             Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             awaitReady(child);
-            pinCurrentThread(cpu).run();
-            long[] rtt = new long[rounds];
-            for (int i = 0; i < warmup + rounds; i++) {
-                long t0 = System.nanoTime();
-                ping.release();
-                pong.acquire();
-                long t1 = System.nanoTime();
-                if (i >= warmup) {
-                    rtt[i - warmup] = t1 - t0;
-                }
-            }
-            if (child.waitFor() != 0) {
-                throw new IllegalStateException("C peer failed with exit code " + child.exitValue());
-            }
-            unpinCurrentThread(cpu);
-            return rtt;
+            return measure(ping, pong, warmup, rounds, cpu, child);
         } finally {
             PosixSemaphore.unlink(a);
             PosixSemaphore.unlink(b);
@@ -159,22 +153,7 @@ public final class PingPongDemo {
         throw new IOException("peer exited before it was ready (exit " + child.onExit().join().exitValue() + ")");
     }
 
-    /** Pins the calling thread with taskset (on its TID), so the ping side runs where asked. */
-    private static Runnable pinCurrentThread(String cpu) {
-        return () -> {
-            if (cpu == null) {
-                return;
-            }
-            taskset(cpu);
-        };
-    }
-
-    private static void unpinCurrentThread(String cpu) {
-        if (cpu != null) {
-            taskset("0-" + (Runtime.getRuntime().availableProcessors() - 1));
-        }
-    }
-
+    /** Pins the calling thread (its TID) to {@code cpus} with taskset. */
     private static void taskset(String cpus) {
         try {
             String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
