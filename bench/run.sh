@@ -6,6 +6,7 @@
 #   bench/run.sh --out DIR  write the results to DIR instead of bench/results/<UTC timestamp>
 #   bench/run.sh --smoke    a one-minute check that every step works (numbers meaningless)
 #   bench/run.sh --no-build use bench/target/benchmarks.jar and kernel-mirror/build as they are
+#   bench/run.sh --wait-quiet  after building, wait (up to 15 min) until the 1-minute load average is < 0.3
 #
 # Builds what it needs (../mvnw for the benchmarks jar, make for kernel-mirror's C tools, cc for
 # bench/native), then measures, in this order, all in one run on this machine:
@@ -27,6 +28,7 @@ ROOT=$(dirname "$BENCH")
 MODE=quick
 OUT=
 BUILD=1
+QUIET_WAIT=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --full) MODE=full ;;
@@ -34,7 +36,8 @@ while [ $# -gt 0 ]; do
     --smoke) MODE=smoke ;;
     --out) OUT=$2; shift ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --wait-quiet) QUIET_WAIT=1 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -79,7 +82,7 @@ log() { echo "[run.sh $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
 # OUTFILE.err, and shows its RESULT lines. A failing command ends the run (set -e, pipefail).
 record() {
   local out=$1; shift
-  echo "$*" >> "$OUT/commands.txt"
+  echo "$*" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
   "$@" 2>> "$out.err" | tee -a "$out" | { grep '^RESULT' >&2 || true; }
 }
 
@@ -96,6 +99,13 @@ for f in "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV"; do
 done
 
 # ------------------------------------------------------------------------------------------------ machine
+if [ "$QUIET_WAIT" = 1 ]; then
+  for _ in $(seq 90); do
+    awk '{exit !($1 < 0.3)}' /proc/loadavg && break
+    echo "[run.sh] waiting for a quiet machine: load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    sleep 10
+  done
+fi
 NCPU=$(nproc)
 HAVE_TASKSET=0; command -v taskset >/dev/null 2>&1 && HAVE_TASKSET=1
 {
@@ -151,7 +161,7 @@ else
   mkdir -p "$SC"
   FIFO="$SC/commands.fifo"
   rm -f "$FIFO"; mkfifo "$FIFO"
-  echo "$JAVA ${JFLAGS[*]} -cp $JAR io.shmsync.bench.SyscallCount   (commands on stdin)" >> "$OUT/commands.txt"
+  echo "$JAVA ${JFLAGS[*]} -cp $JAR io.shmsync.bench.SyscallCount   (commands on stdin)" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
   "$JAVA" "${JFLAGS[@]}" -cp "$JAR" io.shmsync.bench.SyscallCount < "$FIFO" > "$SC/target.txt" 2>&1 &
   TARGET=$!
   exec 7> "$FIFO"
@@ -162,11 +172,11 @@ else
   phase() { # phase TOOL WHAT N
     local tool=$1 what=$2 n=$3 out="$SC/$1-$2-$3.txt" t done count
     if [ "$tool" = perf ]; then
-      echo "perf stat -e raw_syscalls:sys_enter -t $TID -x, -o $out" >> "$OUT/commands.txt"
+      echo "perf stat -e raw_syscalls:sys_enter -t $TID -x, -o $out" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
       perf stat -e raw_syscalls:sys_enter -t "$TID" -x, -o "$out" & t=$!
       sleep 1   # perf prints nothing when it is attached; give it time
     else
-      echo "strace -c -p $TID -o $out" >> "$OUT/commands.txt"
+      echo "strace -c -p $TID -o $out" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
       strace -c -p "$TID" -o "$out" 2> "$out.err" & t=$!
       for _ in $(seq 100); do grep -q attached "$out.err" 2>/dev/null && break; sleep 0.05; done
       sleep 0.2
