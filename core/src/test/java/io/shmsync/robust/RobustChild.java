@@ -181,13 +181,16 @@ public final class RobustChild {
 
     static void hold(String[] a) throws Exception {
         try (Region r = Region.open(a[1])) {
-            Mutex m = null;
+            java.util.Map<String, Mutex> mutexes = new java.util.HashMap<>();
             Child.say("READY pid=" + ProcessHandle.current().pid());
             for (;;) {
-                String c = Child.command();
+                String line = Child.command();
+                String c = line.contains(" ") ? line.substring(0, line.indexOf(' ')) : line;
+                String mutexName = line.contains(" ") ? line.substring(line.indexOf(' ') + 1) : "m";
                 try {
-                    if (m == null && !c.equals("RECLAIM") && !c.equals("PROCESSES") && !c.equals("EXIT")) {
-                        m = r.mutex(a.length > 2 ? a[2] : "m");
+                    Mutex m = null;
+                    if (!c.equals("RECLAIM") && !c.equals("PROCESSES") && !c.equals("EXIT")) {
+                        m = mutexes.computeIfAbsent(mutexName, r::mutex);
                     }
                     switch (c) {
                         case "ATTACH" -> Child.say("ATTACHED");
