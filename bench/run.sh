@@ -78,11 +78,15 @@ SEM_PEER="$ROOT/kernel-mirror/build/sem_peer"
 WAITV="$BENCH/target/native/waitv_pingpong"
 
 log() { echo "[run.sh $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
+# note TEXT: appends a command line to commands.txt, with repo-relative names for what run.sh built.
+note() {
+  echo "$*" | sed "s|$TMPBIN/benchmarks.jar|bench/target/benchmarks.jar|g; s|$TMPBIN/waitv_pingpong|bench/target/native/waitv_pingpong|g; s|$TMPBIN/|kernel-mirror/build/|g; s|$ROOT/||g" >> "$OUT/commands.txt"
+}
 # record OUTFILE CMD...: runs CMD, notes it in commands.txt, appends its stdout to OUTFILE and its stderr to
 # OUTFILE.err, and shows its RESULT lines. A failing command ends the run (set -e, pipefail).
 record() {
   local out=$1; shift
-  echo "$*" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
+  note "$*"
   "$@" 2>> "$out.err" | tee -a "$out" | { grep '^RESULT' >&2 || true; }
 }
 
@@ -97,6 +101,12 @@ fi
 for f in "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV"; do
   [ -e "$f" ] || { echo "run.sh: missing $f (run without --no-build)" >&2; exit 1; }
 done
+# Measure private copies: a build in the same work tree (mvn clean, make clean) must not pull the jar or the
+# tools from under a running benchmark. raw-tmp/ is git-ignored and removed at the end.
+TMPBIN="$OUT/raw-tmp"
+mkdir -p "$TMPBIN"
+cp "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV" "$TMPBIN/"
+JAR="$TMPBIN/benchmarks.jar"; SEM_BENCH="$TMPBIN/sem_bench"; SEM_PEER="$TMPBIN/sem_peer"; WAITV="$TMPBIN/waitv_pingpong"
 
 # ------------------------------------------------------------------------------------------------ machine
 if [ "$QUIET_WAIT" = 1 ]; then
@@ -161,7 +171,7 @@ else
   mkdir -p "$SC"
   FIFO="$SC/commands.fifo"
   rm -f "$FIFO"; mkfifo "$FIFO"
-  echo "$JAVA ${JFLAGS[*]} -cp $JAR io.shmsync.bench.SyscallCount   (commands on stdin)" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
+  note "$JAVA ${JFLAGS[*]} -cp $JAR io.shmsync.bench.SyscallCount   (commands on stdin)"
   "$JAVA" "${JFLAGS[@]}" -cp "$JAR" io.shmsync.bench.SyscallCount < "$FIFO" > "$SC/target.txt" 2>&1 &
   TARGET=$!
   exec 7> "$FIFO"
@@ -172,11 +182,11 @@ else
   phase() { # phase TOOL WHAT N
     local tool=$1 what=$2 n=$3 out="$SC/$1-$2-$3.txt" t done count
     if [ "$tool" = perf ]; then
-      echo "perf stat -e raw_syscalls:sys_enter -t $TID -x, -o $out" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
+      note "perf stat -e raw_syscalls:sys_enter -t $TID -x, -o $out"
       perf stat -e raw_syscalls:sys_enter -t "$TID" -x, -o "$out" & t=$!
       sleep 1   # perf prints nothing when it is attached; give it time
     else
-      echo "strace -c -p $TID -o $out" | sed "s|$ROOT/||g" >> "$OUT/commands.txt"
+      note "strace -c -p $TID -o $out"
       strace -c -p "$TID" -o "$out" 2> "$out.err" & t=$!
       for _ in $(seq 100); do grep -q attached "$out.err" 2>/dev/null && break; sleep 0.05; done
       sleep 0.2
@@ -255,5 +265,6 @@ echo "elapsed: $(( $(date +%s) - START )) s" >> "$OUT/machine.txt"
 { echo "== busy processes (>= 5 % CPU) after the run"; busy; } >> "$RAW/other-load.txt"
 "$JAVA" -cp "$JAR" io.shmsync.bench.Summary "$OUT" > /dev/null
 find "$RAW" -name '*.err' -empty -delete
+rm -rf "$TMPBIN"
 log "done in $(( $(date +%s) - START )) s: $OUT/summary.md"
 cat "$OUT/summary.md"

@@ -149,7 +149,9 @@ public final class Summary {
                 continue;
             }
             double ns = d(r, "ns_per_op");
-            md.append(String.format(Locale.ROOT, "| %s | %.2f ± %.2f | %s | %s | %s |%n", row[1], ns, d(r, "ns_per_op_error"),
+            double err = d(r, "ns_per_op_error");
+            md.append(String.format(Locale.ROOT, "| %s | %.2f%s | %s | %s | %s |%n", row[1], ns,
+                    Double.isNaN(err) ? "" : String.format(Locale.ROOT, " ± %.2f", err),
                     bytes(d(r, "b_per_op")), ratio(ns, glibc), ratio(ns, cfloor)));
             if (row[0].startsWith("shmsync")) {
                 double q = ns / glibc;
