@@ -7,6 +7,7 @@ import io.shmsync.testing.Seeds;
 import io.shmsync.testing.ShmDir;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -342,6 +343,165 @@ class InterruptTimeoutTest {
         assertEquals(rounds, count[ACQUIRED] + count[INTERRUPTED]);
         assertEquals(0, s.getQueueLength());
         assertEquals(0, s.availablePermits());
+    }
+
+    /**
+     * Two waiters A and B; a release wakes one of them while A is being interrupted. If the futex wake went
+     * to A and A then throws InterruptedException, A must pass the wake-up on to B (docs/PROTOCOL.md §3.3):
+     * otherwise B sleeps for ever next to an available permit. Checked every round, with a bounded wait.
+     */
+    @ParameterizedTest(name = "virtual={0}")
+    @ValueSource(booleans = {false, true})
+    @Timeout(180)
+    void abortingWaiterPassesTheWakeUpOn(boolean virtual) throws Exception {
+        int rounds = virtual ? 500 : 1000;
+        long seed = Seeds.seed("abortingWaiterPassesTheWakeUpOn(virtual=" + virtual + ")");
+        Random rnd = new Random(seed);
+        Semaphore s = region.semaphore("passon", 0);
+        AtomicInteger goA = new AtomicInteger(-1), goB = new AtomicInteger(-1);
+        AtomicInteger doneA = new AtomicInteger(-1), doneB = new AtomicInteger(-1);
+        int[] outcomeA = new int[rounds];
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread a = start(virtual, "A", () -> {
+            for (int round = 0; round < rounds; round++) {
+                while (goA.get() != round) {
+                    Thread.yield();
+                }
+                Thread.interrupted();
+                try {
+                    s.acquire();
+                    outcomeA[round] = ACQUIRED;
+                } catch (InterruptedException e) {
+                    outcomeA[round] = INTERRUPTED;
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                    outcomeA[round] = FAILED;
+                }
+                doneA.set(round);
+            }
+        });
+        Thread b = start(virtual, "B", () -> {
+            for (int round = 0; round < rounds; round++) {
+                while (goB.get() != round) {
+                    Thread.yield();
+                }
+                s.acquireUninterruptibly();
+                doneB.set(round);
+            }
+        });
+        int passedOn = 0;
+        for (int round = 0; round < rounds; round++) {
+            final int r = round;
+            goA.set(round);
+            Await.until(() -> s.getQueueLength() == 1, () -> "A registered, round " + r + ": " + s);
+            goB.set(round);
+            Await.until(() -> s.getQueueLength() == 2, () -> "B registered, round " + r + ": " + s);
+            spin(rnd.nextInt(50_000));
+            if (rnd.nextBoolean()) {
+                s.release();
+                spin(rnd.nextInt(3) == 0 ? 0 : rnd.nextInt(30_000));
+                a.interrupt();
+            } else { // the interrupt first: A may be aborting while the release's wake-up goes to it
+                a.interrupt();
+                spin(rnd.nextInt(3) == 0 ? 0 : rnd.nextInt(10_000));
+                s.release();
+            }
+            Await.until(() -> doneA.get() == r, () -> "A returned, round " + r + ": " + s + " (seed " + seed + ")");
+            if (outcomeA[round] == FAILED) {
+                throw new AssertionError("A failed in round " + round, failure.get());
+            }
+            if (outcomeA[round] == ACQUIRED) {
+                s.release(); // B's permit
+            } else {
+                passedOn++; // B must get the released permit (woken by the release or by A's abort)
+            }
+            Await.until(() -> doneB.get() == r, () -> "B asleep next to an available permit in round " + r
+                    + " (A " + (outcomeA[r] == ACQUIRED ? "acquired" : "was interrupted") + "): a wake-up was lost: "
+                    + s + " (seed " + seed + ")");
+            assertEquals(0, s.availablePermits(), "round " + round + ": " + s);
+            assertEquals(0, s.getQueueLength(), "round " + round + ": " + s);
+        }
+        a.join();
+        b.join();
+        System.out.println("abortingWaiterPassesTheWakeUpOn(virtual=" + virtual + "): A interrupted (B had to get "
+                + "the released permit) in " + passedOn + " of " + rounds + " rounds");
+    }
+
+    /**
+     * "Aborts pass wake-ups on" (docs/PROTOCOL.md §3.3): waiters that time out or are interrupted at the
+     * moment a release wakes them must not strand the permit. Noise threads (platform and virtual) wait
+     * with tiny timeouts and get interrupted at random, giving back every permit they get; steady waiters
+     * block without timeout. When the noise stops, the steady waiters must still receive every permit: a
+     * swallowed wake-up leaves one asleep with a permit available, which the bounded wait reports.
+     */
+    @Test
+    @Timeout(180)
+    void timeoutsAndInterruptsNeverStrandAPermit() throws Exception {
+        long seed = Seeds.seed("timeoutsAndInterruptsNeverStrandAPermit");
+        Semaphore s = region.semaphore("strand", 0);
+        int steady = 4, perSteady = 2_000, noiseThreads = 4;
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicInteger steadyGot = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        java.util.List<Thread> steadyThreads = new java.util.ArrayList<>(), noise = new java.util.ArrayList<>();
+        for (int i = 0; i < steady; i++) {
+            steadyThreads.add(start(i % 2 == 1, "steady-" + i, () -> {
+                for (int k = 0; k < perSteady; k++) {
+                    s.acquireUninterruptibly();
+                    steadyGot.incrementAndGet();
+                }
+            }));
+        }
+        for (int i = 0; i < noiseThreads; i++) {
+            Random rnd = new Random(seed + i);
+            noise.add(start(i % 2 == 1, "noise-" + i, () -> {
+                while (!stop.get()) {
+                    try {
+                        if (s.tryAcquire(rnd.nextInt(200), TimeUnit.MICROSECONDS)) {
+                            s.release(); // give it back: noise never keeps a permit
+                        }
+                    } catch (InterruptedException e) {
+                        // expected now and then
+                    } catch (Throwable t) {
+                        failure.compareAndSet(null, t);
+                        return;
+                    }
+                }
+            }));
+        }
+        Random rnd = new Random(seed);
+        Thread interrupter = start(false, "interrupter", () -> {
+            while (!stop.get()) {
+                noise.get(rnd.nextInt(noise.size())).interrupt();
+                spin(rnd.nextInt(50_000));
+            }
+        });
+        for (int k = 0; k < steady * perSteady; k++) {
+            s.release();
+            if (rnd.nextInt(8) == 0) {
+                spin(rnd.nextInt(20_000));
+            }
+        }
+        // Let the noise run a little longer, then stop it: the steady waiters must get the rest on their own.
+        Await.until(() -> steadyGot.get() >= steady * perSteady / 2, () -> "progress: " + steadyGot + ", " + s);
+        stop.set(true);
+        interrupter.join();
+        for (Thread t : noise) {
+            t.join();
+        }
+        for (Thread t : steadyThreads) {
+            t.join(java.time.Duration.ofSeconds(30));
+            if (t.isAlive()) {
+                throw new AssertionError(t.getName() + " still waiting with " + s + " after " + steadyGot
+                        + " of " + steady * perSteady + " permits: a wake-up was lost (seed " + seed + ")");
+            }
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("seed " + seed, failure.get());
+        }
+        assertEquals(steady * perSteady, steadyGot.get());
+        assertEquals(0, s.availablePermits(), s.toString());
+        assertEquals(0, s.getQueueLength(), s.toString());
     }
 
     static void spin(long nanos) {

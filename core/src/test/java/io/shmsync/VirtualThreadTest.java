@@ -118,7 +118,7 @@ class VirtualThreadTest {
         }
 
         static void await(String what, java.util.function.BooleanSupplier c) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); // < the parent's 60 s: the diagnosis gets printed
             while (!c.getAsBoolean()) {
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError("stuck waiting for " + what);
@@ -129,7 +129,7 @@ class VirtualThreadTest {
 
         static void join(List<Thread> threads) throws InterruptedException {
             for (Thread t : threads) {
-                if (!t.join(java.time.Duration.ofSeconds(60))) {
+                if (!t.join(java.time.Duration.ofSeconds(30))) {
                     throw new AssertionError("virtual thread " + t + " still blocked: deadlock (pinned carriers?)");
                 }
             }

@@ -20,8 +20,8 @@ public final class Await {
             if (System.nanoTime() - deadline > 0) {
                 throw new AssertionError("condition not reached within " + LIMIT + ": " + what.get());
             }
-            if (spins < 100) {
-                Thread.onSpinWait();
+            if (spins < 2_000) {
+                Thread.yield();
             } else {
                 try {
                     Thread.sleep(1);
