@@ -257,7 +257,9 @@ class BadInputTest {
         for (int i = 0; i < 300; i++) {
             assertThrows(InvalidRegionException.class, () -> Region.open(name));
         }
-        assertEquals(fds, countFds(), "descriptors leaked");
+        // Other threads of this JVM may open or close a few descriptors meanwhile; a leak would be 300.
+        long leaked = countFds() - fds;
+        assertTrue(leaked < 50, leaked + " descriptors leaked by 300 refused opens");
         assertEquals(maps, countMappings(file), "mappings leaked");
     }
 

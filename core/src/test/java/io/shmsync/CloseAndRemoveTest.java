@@ -155,6 +155,43 @@ class CloseAndRemoveTest {
         }
     }
 
+    /**
+     * Closing while another thread creates, reserves and removes objects may interrupt a directory change
+     * half way (its entry left with an odd sequence, as if the writer had died). The file must stay valid:
+     * it opens, readers skip the busy entry, and the next writer repairs it.
+     */
+    @Test
+    @Timeout(60)
+    void closeDuringDirectoryChangesLeavesAValidRegion() throws Exception {
+        String name = shm.regionName("busy");
+        for (int round = 0; round < 20; round++) {
+            Region region = Region.openOrCreate(name, 64 * 1024, RegionOptions.defaults().directoryCapacity(64));
+            java.util.concurrent.atomic.AtomicInteger changes = new java.util.concurrent.atomic.AtomicInteger();
+            CompletableFuture<Throwable> writer = waiter(false, () -> {
+                for (int i = 0; ; i++) {
+                    region.semaphore("c" + (i % 20), 1);
+                    if (i % 3 == 0) {
+                        region.remove("c" + ((i + 7) % 20));
+                    }
+                    region.remove(region.reserveUnusedName("r"));
+                    changes.incrementAndGet();
+                }
+            });
+            int target = 1 + round * 3;
+            Await.until(() -> changes.get() >= target || writer.isDone(), () -> "writer progress " + changes);
+            region.close();
+            Throwable t = writer.get();
+            assertTrue(t instanceof RuntimeException, "the writer ends with an exception: " + t);
+            System.out.println("closeDuringDirectoryChanges: writer ended with " + t);
+            try (Region again = Region.open(name)) {
+                List<RegionEntry> entries = again.entries();
+                again.semaphore("after-" + round, 1); // a writer: repairs a half-done entry
+                assertEquals(entries.size() + 1, again.entries().size(), again.entries().toString());
+            }
+            Region.open(name).close(); // still valid after the repair
+        }
+    }
+
     @Test
     @Timeout(60)
     void closingAPosixSemaphoreWakesItsWaiters() throws Exception {
