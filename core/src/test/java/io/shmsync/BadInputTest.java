@@ -433,7 +433,7 @@ class BadInputTest {
             Child.run(args, a -> {
                 Child.say("uid " + Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
                 try (Region r = Region.open(a[0])) {
-                    Child.say("default-owner opened!");
+                    Child.say("default-owner opened! " + r);
                 } catch (IOException e) {
                     Child.say("default-owner " + e.getClass().getName() + " " + e.getMessage());
                 }
@@ -442,7 +442,7 @@ class BadInputTest {
                     Child.say("allowed-owner released");
                 }
                 try (Region r = Region.open(a[1], RegionOptions.defaults().allowOwner(0))) {
-                    Child.say("mode-0600 opened!");
+                    Child.say("mode-0600 opened! " + r);
                 } catch (IOException e) {
                     Child.say("mode-0600 " + e.getClass().getName() + " " + e.getMessage());
                 }

@@ -184,6 +184,7 @@ class GlibcInteropTest {
             assertArrayEquals(glibc, ours);
             assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(PosixSemaphore.path(j))));
             assertEquals(7, cs.availablePermits());
+            assertEquals(7, js.availablePermits());
             assertEquals(new SemPeer.Stat(7, 0, 128), SemPeer.stat(j));
         }
     }

@@ -60,6 +60,7 @@ class VirtualThreadTest {
             ChildJvm c = scenario("distinct", name, false);
             c.awaitLine("RESULT completed=200 leftover=0 nwaiters=0");
             c.assertExit(0);
+            assertEquals(200, region.entries().size());
         }
     }
 
