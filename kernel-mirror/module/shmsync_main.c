@@ -44,14 +44,10 @@
  * a refusal to load, never a wrong call.
  *
  * Minimum kernel: 5.10 (kthread_use_mm 5.8, pin_user_pages 5.6, static_call
- * 5.10). Tested: Debian 6.1, 6.1 PREEMPT_RT and 6.12 under QEMU.
+ * 5.10), enforced by Kbuild. Tested: Debian 6.1, 6.1 PREEMPT_RT and 6.12
+ * under QEMU.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
-
-#include <linux/version.h>
-#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
-#error "shmsync needs Linux 5.10 or later (kthread_use_mm, pin_user_pages, static_call)"
-#endif
 
 #include <linux/debugfs.h>
 #include <linux/futex.h>
@@ -101,7 +97,7 @@ static long shmsync_futex_stub(u32 __user *uaddr, int op, u32 val,
 			       ktime_t *timeout, u32 __user *uaddr2, u32 val2,
 			       u32 val3)
 {
-	return -ENOSYS;
+	return -ENOENT;	/* never called: init refuses to load first */
 }
 
 DEFINE_STATIC_CALL(shmsync_futex_call, shmsync_futex_stub);
@@ -115,15 +111,18 @@ static unsigned long shmsync_check_do_futex(unsigned long addr)
 	static const char name[] = "do_futex+0x";
 	char buf[KSYM_SYMBOL_LEN];
 	unsigned long off;
-	char *end;
+	char *slash;
 
 	if (!addr)
 		return 0;
 	snprintf(buf, sizeof(buf), "%pS", (void *)addr);
 	if (strncmp(buf, name, sizeof(name) - 1))
 		return 0;
-	off = simple_strtoul(buf + sizeof(name) - 1, &end, 16);
-	if (*end != '/' || off > 16)
+	slash = strchr(buf, '/');
+	if (!slash)
+		return 0;
+	*slash = 0;
+	if (kstrtoul(buf + sizeof(name) - 1, 16, &off) || off > 16)
 		return 0;
 	return addr - off;
 }

@@ -108,6 +108,7 @@ static int shmsync_st_thread(void *arg)
 				break;
 			shmsync_sem_up(t->b);	/* always: never keep a token */
 			atomic64_inc(&t->done);
+			cond_resched();
 		}
 		break;
 	case ST_PING:
@@ -121,6 +122,7 @@ static int shmsync_st_thread(void *arg)
 			if (i >= 0)
 				t->rtt[i] = min_t(u64, ktime_get_ns() - t0, U32_MAX);
 			atomic64_inc(&t->done);
+			cond_resched();
 		}
 		if (!ret && t->rounds > 0) {
 			sort(t->rtt, t->rounds, sizeof(u32), shmsync_cmp_u32, NULL);
@@ -141,6 +143,15 @@ static int shmsync_st_thread(void *arg)
 			WRITE_ONCE(*counter, c + 1);
 			shmsync_sem_up(t->a);
 			atomic64_inc(&t->done);
+			/*
+			 * The semaphore is not fair: a thread that posts and
+			 * downs again at once keeps the token from woken
+			 * waiters. Pause now and then to let them in.
+			 */
+			if (i % 8 == 7)
+				usleep_range(20, 100);
+			else
+				cond_resched();
 		}
 		break;
 	case ST_BLOCK:

@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 6 && !strcmp(argv[1], "mutex")) {
-		volatile __u64 *counter;
+		__u64 *counter, c;
 
 		open_region(argv[2], &r);
 		sem(&r, argv[3], &a);
@@ -192,7 +192,9 @@ int main(int argc, char **argv)
 		printf("READY\n");
 		for (i = 0; i < n; i++) {
 			down(&a);
-			*counter = *counter + 1;	/* plain: the semaphore is the lock */
+			/* not atomic as an increment: the semaphore is the lock */
+			c = __atomic_load_n(counter, __ATOMIC_RELAXED);
+			__atomic_store_n(counter, c + 1, __ATOMIC_RELAXED);
 			up(&a);
 		}
 		printf("DONE iterations=%lld\n", n);
@@ -205,6 +207,6 @@ int main(int argc, char **argv)
 		       (unsigned long long)__atomic_load_n(a.ref.data, __ATOMIC_ACQUIRE));
 		return 0;
 	}
-	fprintf(stderr, "usage: see the comment at the top of src/shmsync_c.c\n");
+	fprintf(stderr, "usage: shmsync-c check|stat|post|ping|echo|mutex|counter REGION ... (see the source)\n");
 	return 2;
 }

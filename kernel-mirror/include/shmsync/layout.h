@@ -116,10 +116,9 @@ static inline __u64 shmsync_type_min_size(unsigned int type)
  * Compile-time checks: every offset and size of the PROTOCOL.md tables.
  */
 #define SHMSYNC_ASSERT_FIELD(type, field, off, len)				\
-	_Static_assert(offsetof(struct type, field) == (off),			\
-		       #type "." #field " offset");				\
-	_Static_assert(sizeof(((struct type *)0)->field) == (len),		\
-		       #type "." #field " size")
+	_Static_assert(offsetof(struct type, field) == (off) &&		\
+		       sizeof(((struct type *)0)->field) == (len),		\
+		       #type "." #field " offset and size")
 
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, magic, 0, 8);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, version, 8, 4);

@@ -89,7 +89,9 @@ int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
 		       const struct shmsync_wait *w);
 
 #define SHMSYNC_LOAD_ONCE(x)		READ_ONCE(x)
+/* seqlock reader (region.h): acquire on the first sequence load ... */
 #define SHMSYNC_LOAD_ACQUIRE(p)		smp_load_acquire(p)
+/* ... and a read barrier between the fields and the second load */
 #define shmsync_rmb()			smp_rmb()
 #define shmsync_alloc_array(n, size)	kvmalloc_array(n, size, GFP_KERNEL)
 #define shmsync_free(p)			kvfree(p)
