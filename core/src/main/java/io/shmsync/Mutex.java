@@ -97,7 +97,6 @@ public final class Mutex implements Lock {
     private final RobustList list;
     private final RobustEntry entry;
     private final int leaseTid;
-    private final int holderSlot;
     private final Path file;
 
     Mutex(MemorySegment segment, long offset, Guard guard, ProcessTable table, Path file) {
@@ -109,7 +108,6 @@ public final class Mutex implements Lock {
         this.list = table.attach();
         this.entry = table.mutexEntry(offset, guard.generation());
         this.leaseTid = list.tid();
-        this.holderSlot = table.slot() + 1;
         this.file = file;
         String bad = checkImage();
         if (bad != null) {
@@ -280,27 +278,47 @@ public final class Mutex implements Lock {
     }
 
     /**
-     * The word is ours (under the operation lock): check the image, link the entry, record the holder.
+     * The word is ours (under the operation lock): link the entry, record the holder. The common case — the
+     * word was 0, {@code __owner} is 0 and {@code __kind} is 146 — is two loads and three stores; everything
+     * else goes to {@link #acquiredSpecial}.
      *
      * @param previous the word value the CAS replaced
      * @param deadOwner the owner's process found dead through its lease, or null
      */
     private int acquired(Thread me, int previous, Owner deadOwner) {
-        int kind = segment.get(I32, base + KIND_OFFSET);
         int owner = segment.get(I32, base + OWNER_OFFSET);
-        if ((kind != KIND && kind != KIND_NORMAL) || owner == NOTRECOVERABLE
-                || (segment.get(I32, base + RESERVED_OFFSET) | segment.get(I64, base + RESERVED_OFFSET + 4)) != 0) {
+        if ((owner | previous) != 0 || deadOwner != null || segment.get(I32, base + KIND_OFFSET) != KIND) {
+            return acquiredSpecial(me, previous, deadOwner, owner);
+        }
+        if (TestHooks.ARMED) {
+            hooksAfterCas();
+        }
+        list.link(entry);
+        segment.set(I64, base + HOLDER_THREAD_OFFSET, me.threadId());
+        entry.holder = me;
+        if (TestHooks.ARMED) {
+            TestHooks.at(TestHooks.LOCK_LINKED, leaseTid);
+        }
+        return ACQUIRED;
+    }
+
+    private void hooksAfterCas() {
+        TestHooks.at(TestHooks.LOCK_CAS, leaseTid);
+        TestHooks.at(TestHooks.LOCK_CAS_UNLISTED, leaseTid, list::dropPendingForTest);
+    }
+
+    /** {@link #acquired} after an owner death, or with an unusual {@code __owner}: checks the image too. */
+    private int acquiredSpecial(Thread me, int previous, Owner deadOwner, int owner) {
+        if (owner == NOTRECOVERABLE || checkImage() != null) {
             return refuse(owner);
         }
         if (TestHooks.ARMED) {
-            TestHooks.at(TestHooks.LOCK_CAS, leaseTid);
-            TestHooks.at(TestHooks.LOCK_CAS_UNLISTED, leaseTid, list::dropPendingForTest);
+            hooksAfterCas();
         }
         list.link(entry);
         boolean died = (previous & FUTEX_OWNER_DIED) != 0 || deadOwner != null || owner == INCONSISTENT;
-        segment.set(I32, base + OWNER_OFFSET, died ? INCONSISTENT : leaseTid);
+        segment.set(I32, base + OWNER_OFFSET, died ? INCONSISTENT : 0);
         segment.set(I64, base + HOLDER_THREAD_OFFSET, me.threadId());
-        segment.set(I32, base + HOLDER_SLOT_OFFSET, holderSlot);
         entry.holder = me;
         if (TestHooks.ARMED) {
             TestHooks.at(TestHooks.LOCK_LINKED, leaseTid);
@@ -328,11 +346,11 @@ public final class Mutex implements Lock {
             return "__kind: " + kind + " is not a robust, process-shared mutex (expected " + KIND
                     + " = ROBUST|ERRORCHECK|PSHARED or " + KIND_NORMAL + " = ROBUST|PSHARED)";
         }
-        int r1 = segment.get(I32, base + RESERVED_OFFSET);
-        long r2 = segment.get(I64, base + RESERVED_OFFSET + 4);
+        long r1 = segment.get(I64, base + RESERVED_OFFSET);
+        long r2 = segment.get(I64, base + RESERVED_OFFSET + 8);
         if ((r1 | r2) != 0) {
-            return "reserved: bytes 52..63 must be zero, found 0x" + Integer.toHexString(r1) + " 0x"
-                    + Long.toHexString(r2);
+            return "reserved: bytes " + RESERVED_OFFSET + ".." + (LENGTH - 1) + " must be zero, found 0x"
+                    + Long.toHexString(r1) + " 0x" + Long.toHexString(r2);
         }
         return null;
     }
@@ -416,6 +434,10 @@ public final class Mutex implements Lock {
 
     private boolean lockSlow(Thread me, boolean interruptible, boolean timed, long deadline, boolean throwOnTimeout)
             throws InterruptedException, TimeoutException {
+        String bad = checkImage();
+        if (bad != null) {
+            throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
+        }
         WaitNode node = WaitNode.enter(guard);
         boolean waited = false;
         boolean settled = false;
@@ -509,33 +531,34 @@ public final class Mutex implements Lock {
         Thread me = Thread.currentThread();
         RobustEntry e = entry;
         if (e.holder != me) {
-            if (table.isClosing()) {
-                throw closed();
-            }
-            throw new IllegalMonitorStateException(guard.description() + " is not held by the current thread ("
-                    + me + ")");
+            throw notHeld(me);
         }
         RobustList l = list;
-        String corrupt;
+        String linkProblem = null;
         int old;
         l.lockOp(e);
         try {
             if (TestHooks.ARMED) {
                 TestHooks.at(TestHooks.UNLOCK_PENDING, leaseTid);
             }
-            boolean removed = guard.removed();
-            corrupt = l.unlink(e, !removed);
-            e.holder = null;
-            if (removed) {
+            if (guard.removed()) {
+                l.unlink(e, false);
+                e.holder = null;
                 throw guardRemoved();
             }
+            if (!l.unlink(e, true)) {
+                linkProblem = l.mismatch();
+            }
+            e.holder = null;
             if (TestHooks.ARMED) {
                 TestHooks.at(TestHooks.UNLOCK_DEQUEUED, leaseTid);
             }
             int owner = segment.get(I32, base + OWNER_OFFSET);
-            segment.set(I32, base + OWNER_OFFSET, owner == INCONSISTENT ? NOTRECOVERABLE : 0);
+            if (owner != 0) {
+                segment.set(I32, base + OWNER_OFFSET, owner == INCONSISTENT || owner == NOTRECOVERABLE
+                        ? NOTRECOVERABLE : 0);
+            }
             segment.set(I64, base + HOLDER_THREAD_OFFSET, 0L);
-            segment.set(I32, base + HOLDER_SLOT_OFFSET, 0);
             old = (int) INT.getAndSetRelease(segment, base + LOCK_OFFSET, 0);
             if ((old & FUTEX_WAITERS) != 0) {
                 Futex.wake(wordAddress, 1, true);
@@ -546,14 +569,26 @@ public final class Mutex implements Lock {
         } finally {
             l.unlockOp();
         }
+        if (linkProblem != null || (old & TID_MASK) != leaseTid) {
+            throw unlockCorruption(old, linkProblem);
+        }
+    }
+
+    private RuntimeException notHeld(Thread me) {
+        if (table.isClosing()) {
+            return closed();
+        }
+        return new IllegalMonitorStateException(guard.description() + " is not held by the current thread (" + me
+                + ")");
+    }
+
+    private RuntimeException unlockCorruption(int old, String linkProblem) {
         if ((old & TID_MASK) != leaseTid) {
-            throw corrupt("__lock", String.format("was 0x%08x while this thread held the mutex (lease TID %d): "
+            return corrupt("__lock", String.format("was 0x%08x while this thread held the mutex (lease TID %d): "
                     + "another process overwrote it; the mutex was released", old, leaseTid));
         }
-        if (corrupt != null) {
-            throw corrupt("__list", corrupt + " (another process overwrote the holder's list pointers; this "
-                    + "process repaired its robust list from its own copy and released the mutex)");
-        }
+        return corrupt("__list", linkProblem + " (another process overwrote the holder's list pointer; this "
+                + "process repaired its robust list from its own copy and released the mutex)");
     }
 
     private ObjectRemovedException guardRemoved() {
@@ -584,7 +619,7 @@ public final class Mutex implements Lock {
             throw new IllegalStateException(guard.description() + " is consistent: markConsistent() is only for a "
                     + "holder that acquired it with OwnerDiedException");
         }
-        segment.set(I32, base + OWNER_OFFSET, leaseTid);
+        segment.set(I32, base + OWNER_OFFSET, 0);
     }
 
     /**

@@ -77,10 +77,15 @@ class BadMutexInputTest {
             m.lock(); // 144 = ROBUST|PSHARED (glibc's default type) is accepted
             m.unlock();
             s.set(ValueLayout.JAVA_INT, o + MutexLayout.KIND_OFFSET, MutexLayout.KIND);
+            // Reserved bytes are checked when a handle is made, on the slow path and after an owner death.
             for (long at = MutexLayout.RESERVED_OFFSET; at < MutexLayout.LENGTH; at++) {
                 s.set(ValueLayout.JAVA_BYTE, o + at, (byte) 0x40);
-                InvalidRegionException e = invalid(assertThrows(RuntimeException.class, m::tryLock));
+                InvalidRegionException e = invalid(assertThrows(RuntimeException.class, () -> r.mutex("m")));
                 assertTrue(e.getMessage().contains("reserved"), e.getMessage());
+                s.set(ValueLayout.JAVA_INT, o, 0x3fff_fff0); // held by someone: the slow path checks
+                e = invalid(assertThrows(RuntimeException.class, () -> m.lock(10, TimeUnit.MILLISECONDS)));
+                assertTrue(e.getMessage().contains("reserved"), e.getMessage());
+                s.set(ValueLayout.JAVA_INT, o, 0);
                 s.set(ValueLayout.JAVA_BYTE, o + at, (byte) 0);
             }
             assertTrue(m.tryLock());
@@ -134,10 +139,10 @@ class BadMutexInputTest {
             c.awaitLine("LOCKED ownerDied=false");
             c.send("LOCK m2");
             c.awaitLine("LOCKED ownerDied=false");
-            s.set(ValueLayout.JAVA_LONG, o2 + MutexLayout.LIST_PREV_OFFSET, 0x1234L);
+            s.set(ValueLayout.JAVA_LONG, o2 + MutexLayout.LIST_NEXT_OFFSET, 0x1234L);
             c.send("UNLOCK m2");
             String line = c.awaitLine("EXCEPTION ");
-            assertTrue(line.contains("__list.__prev"), line);
+            assertTrue(line.contains("__list.__next"), line);
             c.close();
             OwnerDiedException od = assertThrows(OwnerDiedException.class, m1::lock);
             assertTrue(od.markedByKernel(), "the kernel walked the repaired list");

@@ -39,7 +39,6 @@ public final class RobustList {
     // The native block (Arena.global(), never freed while the process lives).
     private static final long DUMMY_WORD = 0;      // u32, always 0: the word of the token entry
     private static final long TOKEN = 32;          // a pending value that names no real word
-    private static final long HEAD_PREV = 56;      // glibc's robust_prev, written by the prev-link of the first entry
     private static final long HEAD = 64;           // struct robust_list_head { list; futex_offset; list_op_pending; }
     private static final long HEAD_FUTEX_OFFSET = 72;
     private static final long HEAD_PENDING = 80;
@@ -215,9 +214,9 @@ public final class RobustList {
         RobustEntry p = e.lease ? head : leaseTail;
         RobustEntry n = p.next;
         // Make the entry complete before it becomes reachable from the head (the kernel may walk at any time).
-        e.linkSegment.set(ValueLayout.JAVA_LONG, e.nextOffset - 8, p.address);
+        // Only the next pointers matter to the kernel; the process keeps the back links itself, so the
+        // entry's list_prev is left alone (PROTOCOL §6.3).
         e.linkSegment.set(ValueLayout.JAVA_LONG, e.nextOffset, n.address);
-        n.linkSegment.set(ValueLayout.JAVA_LONG, n.nextOffset - 8, e.address);
         LONG.setRelease(p.linkSegment, p.nextOffset, e.address);
         e.prev = p;
         e.next = n;
@@ -231,36 +230,30 @@ public final class RobustList {
     }
 
     /**
-     * Unlinks {@code e}, repairing its neighbours' pointers from the local copy of the links.
+     * Unlinks {@code e}, repairing its predecessor's pointer from the local copy of the links. The entry's
+     * own pointer is left as it is: nothing reachable from the head points at it any more.
      *
-     * @param touchEntry whether {@code e}'s own pointers may be read and cleared (false once its memory
-     *                   may belong to something else: a removed object)
-     * @return null, or a description of the pointers found in {@code e} that another process changed
+     * @param touchEntry whether {@code e}'s own pointer may be read (false once its memory may belong to
+     *                   something else: a removed object)
+     * @return true, or false if the pointer found in {@code e} is not the one this process wrote (another
+     *         process changed it: {@link #mismatch()} describes it until the operation lock is released)
      */
-    public String unlink(RobustEntry e, boolean touchEntry) {
+    public boolean unlink(RobustEntry e, boolean touchEntry) {
         if (!e.linked) {
-            return null;
+            return true;
         }
         RobustEntry p = e.prev;
         RobustEntry n = e.next;
-        String corrupt = null;
+        boolean ok = true;
         if (touchEntry) {
-            long prevField = e.linkSegment.get(ValueLayout.JAVA_LONG, e.nextOffset - 8);
             long nextField = e.linkSegment.get(ValueLayout.JAVA_LONG, e.nextOffset);
             if (nextField != n.address) {
-                corrupt = String.format("__list.__next is 0x%x, but this process linked it to 0x%x", nextField,
-                        n.address);
-            } else if (prevField != p.address) {
-                corrupt = String.format("__list.__prev is 0x%x, but this process linked it to 0x%x", prevField,
-                        p.address);
+                ok = false;
+                mismatchFound = nextField;
+                mismatchExpected = n.address;
             }
         }
         LONG.setRelease(p.linkSegment, p.nextOffset, n.address);
-        n.linkSegment.set(ValueLayout.JAVA_LONG, n.nextOffset - 8, p.address);
-        if (touchEntry) {
-            e.linkSegment.set(ValueLayout.JAVA_LONG, e.nextOffset, 0L);
-            e.linkSegment.set(ValueLayout.JAVA_LONG, e.nextOffset - 8, 0L);
-        }
         p.next = n;
         n.prev = p;
         e.prev = null;
@@ -270,7 +263,16 @@ public final class RobustList {
             leaseTail = p;
         }
         size--;
-        return corrupt;
+        return ok;
+    }
+
+    private long mismatchFound;
+    private long mismatchExpected;
+
+    /** After {@link #unlink} returned false, under the same operation lock: what was found. */
+    public String mismatch() {
+        return String.format("__list.__next is 0x%x, but this process linked it to 0x%x", mismatchFound,
+                mismatchExpected);
     }
 
     /** The linked entries of {@code table} (under the operation lock). */

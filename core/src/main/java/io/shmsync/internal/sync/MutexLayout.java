@@ -11,7 +11,7 @@ package io.shmsync.internal.sync;
  * |W|D|            owner TID (30 bits)         __lock (futex word) |  0
  * +-+-+-----------------------------------------------------------+
  * |                            __count                            |  4
- * |          __owner (TID, INCONSISTENT or NOTRECOVERABLE)         |  8
+ * |       __owner (C TID, 0, INCONSISTENT or NOTRECOVERABLE)       |  8
  * |                           __nusers                            | 12
  * |              __kind = 146 (ROBUST | ERRORCHECK | PSHARED)      | 16
  * +-------------------------------+-------------------------------+
@@ -21,9 +21,8 @@ package io.shmsync.internal.sync;
  * |         __list.__next (process-local pointer of the holder)    | 32
  * +---------------------------------------------------------------+
  * |              holder_thread (Java thread id, u64)               | 40
- * +-------------------------------+-------------------------------+
- * |     holder_slot (slot + 1)    |          reserved ...          | 48
- * +-------------------------------+-------------------------------+
+ * |                      reserved (16 bytes)                      | 48
+ * +---------------------------------------------------------------+
  * W = FUTEX_WAITERS (bit 31), D = FUTEX_OWNER_DIED (bit 30)
  * </pre>
  */
@@ -41,15 +40,14 @@ public final class MutexLayout {
     public static final int LIST_PREV_OFFSET = 24;
     public static final int LIST_NEXT_OFFSET = 32;
     public static final int HOLDER_THREAD_OFFSET = 40;
-    public static final int HOLDER_SLOT_OFFSET = 48;
-    public static final int RESERVED_OFFSET = 52;
+    public static final int RESERVED_OFFSET = 48;
 
     /** Size of a mutex object in a region. */
     public static final int LENGTH = 64;
     /** Size of glibc's {@code pthread_mutex_t} on x86_64 and aarch64. */
     public static final int PTHREAD_MUTEX_T_LENGTH = 40;
-    /** Bytes 52..63 that must be zero. */
-    public static final int RESERVED_LENGTH = 12;
+    /** Bytes 48..63 that must be zero. */
+    public static final int RESERVED_LENGTH = 16;
 
     /** {@code FUTEX_WAITERS}: some thread may sleep on the word; the releaser must wake one. */
     public static final int FUTEX_WAITERS = 0x8000_0000;
