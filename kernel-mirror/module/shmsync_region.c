@@ -44,7 +44,10 @@ static bool shmsync_region_name_ok(const char *name)
 static void shmsync_report(struct shmsync_region *r,
 			   const struct shmsync_verdict *v)
 {
-	if (v->entry >= 0)
+	if (v->entry >= 0 && !strcmp(v->field, "name"))
+		pr_err("region %s refused: directory entry %ld: name is also the name of entry %llu\n",
+		       r->name, v->entry, v->value);
+	else if (v->entry >= 0)
 		pr_err("region %s refused: directory entry %ld: %s = %llu (limit %llu)\n",
 		       r->name, v->entry, v->field, v->value, v->limit);
 	else

@@ -69,6 +69,15 @@ static void shmsync_st_park(void)
 	__set_current_state(TASK_RUNNING);
 }
 
+/*
+ * A down that finds a token does not look at signals or kthread_stop() (as
+ * down_killable()), so loops that may always find one check here.
+ */
+static bool shmsync_st_stopping(void)
+{
+	return kthread_should_stop() || fatal_signal_pending(current);
+}
+
 static int shmsync_st_finish(struct shmsync_selftest *t, int ret)
 {
 	if (ret && ret != -ESHUTDOWN && ret != -EINTR && !t->result)
@@ -102,7 +111,7 @@ static int shmsync_st_thread(void *arg)
 
 	switch (t->mode) {
 	case ST_PINGPONG:
-		for (;;) {
+		while (!shmsync_st_stopping()) {
 			ret = shmsync_sem_down(t->a);
 			if (ret)
 				break;
@@ -112,7 +121,7 @@ static int shmsync_st_thread(void *arg)
 		}
 		break;
 	case ST_PING:
-		for (i = -SHMSYNC_PING_WARMUP; i < t->rounds; i++) {
+		for (i = -SHMSYNC_PING_WARMUP; i < t->rounds && !shmsync_st_stopping(); i++) {
 			t0 = ktime_get_ns();
 			ret = shmsync_sem_up(t->a);
 			if (!ret)
@@ -135,7 +144,7 @@ static int shmsync_st_thread(void *arg)
 		break;
 	case ST_MUTEX:
 		counter = t->b->ref.data;
-		for (i = 0; !t->rounds || i < t->rounds; i++) {
+		for (i = 0; (!t->rounds || i < t->rounds) && !shmsync_st_stopping(); i++) {
 			ret = shmsync_sem_down(t->a);
 			if (ret)
 				break;

@@ -35,6 +35,9 @@ int main(void)
 	FIELD(RegionLayout, shmsync_region_header, creator_pid_namespace);
 	FIELD(RegionLayout, shmsync_region_header, created_at_ns);
 	FIELD(RegionLayout, shmsync_region_header, flags);
+	FIELD(RegionLayout, shmsync_region_header, process_table_capacity);
+	FIELD(RegionLayout, shmsync_region_header, process_table_offset);
+	FIELD(RegionLayout, shmsync_region_header, kernel_reserved);
 	FIELD(RegionLayout, shmsync_region_header, reserved);
 	CONST(RegionLayout, LENGTH, sizeof(struct shmsync_region_header));
 	CONST(RegionLayout, MAGIC, SHMSYNC_MAGIC);
@@ -43,6 +46,8 @@ int main(void)
 	CONST(RegionLayout, MIN_REGION_SIZE, SHMSYNC_MIN_REGION_SIZE);
 	CONST(RegionLayout, MAX_DIRECTORY_CAPACITY, SHMSYNC_MAX_DIRECTORY_CAPACITY);
 	CONST(RegionLayout, ALIGNMENT, SHMSYNC_ALIGNMENT);
+	CONST(RegionLayout, PROCESS_SLOT_LENGTH, SHMSYNC_PROCESS_SLOT_LENGTH);
+	CONST(RegionLayout, MAX_PROCESS_TABLE_CAPACITY, SHMSYNC_MAX_PROCESS_TABLE_CAPACITY);
 
 	FIELD(DirectoryEntryLayout, shmsync_dir_entry, sequence);
 	FIELD(DirectoryEntryLayout, shmsync_dir_entry, state);
@@ -58,6 +63,7 @@ int main(void)
 	CONST(DirectoryEntryLayout, LENGTH, sizeof(struct shmsync_dir_entry));
 
 	CONST(ObjectType, SEMAPHORE, SHMSYNC_TYPE_SEMAPHORE);
+	CONST(ObjectType, MUTEX, SHMSYNC_TYPE_MUTEX);
 
 	FIELD(SemaphoreLayout, shmsync_sem, data);
 	FIELD(SemaphoreLayout, shmsync_sem, private);

@@ -44,16 +44,20 @@ JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 if [ ! -d "$REPO/core/target/classes/io/shmsync" ]; then
 	(cd "$REPO" && JAVA_HOME=$JAVA_HOME ./mvnw -q -o -DskipTests install -pl core) >&2
 fi
-mkdir -p "$BUILD/java"
+# Private copies for the guest: other builds in this tree must not change
+# what a running VM executes.
+mkdir -p "$BUILD/java" "$VM/bin"
+rm -rf "$VM/core-classes" && cp -r "$REPO/core/target/classes" "$VM/core-classes"
+cp "$BUILD/shmsync-c" "$VM/bin/"
 if [ ! -f "$BUILD/java/GuestTest.class" ] || [ "$HERE/java/GuestTest.java" -nt "$BUILD/java/GuestTest.class" ]; then
-	"$JAVA_HOME/bin/javac" -d "$BUILD/java" -cp "$REPO/core/target/classes" "$HERE/java/GuestTest.java"
+	"$JAVA_HOME/bin/javac" -d "$BUILD/java" -cp "$VM/core-classes" "$HERE/java/GuestTest.java"
 fi
 # A CDS archive of the test's classes: JVM start-up dominates under TCG.
 JFLAGS="--enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m"
-if [ ! -f "$BUILD/java/guest.jsa" ] || [ "$BUILD/java/GuestTest.class" -nt "$BUILD/java/guest.jsa" ]; then
+if true; then # the archive is tied to the class path, which is copied anew
 	jt=$(mktemp -d)
-	"$JAVA_HOME/bin/java" $JFLAGS -XX:ArchiveClassesAtExit="$BUILD/java/guest.jsa" -Dio.shmsync.dir="$jt" \
-		-cp "$REPO/core/target/classes:$BUILD/java" GuestTest setup cds 65536 a b >/dev/null 2>&1 || true
+	"$JAVA_HOME/bin/java" $JFLAGS -XX:ArchiveClassesAtExit="$VM/guest.jsa" -Dio.shmsync.dir="$jt" \
+		-cp "$VM/core-classes:$BUILD/java" GuestTest setup cds 65536 a b >/dev/null 2>&1 || true
 	rm -rf "$jt"
 fi
 rm -rf "$MOD/src" && make -s -C "$KM/module" dkms-src DEST="$MOD/src" >/dev/null
@@ -111,7 +115,7 @@ fi
 
 # --- the guest's script ------------------------------------------------------
 cat >"$VM/guest.sh" <<GUEST
-export SCENARIOS="${SCENARIOS:-}" KNAME=$KNAME KM=$KM REPO=$REPO MODKO=$MOD/src/shmsync.ko JAVA_HOME=$JAVA_HOME
+export SCENARIOS="${SCENARIOS:-}" CORE_CLASSES=$VM/core-classes SHMSYNC_C=$VM/bin/shmsync-c KNAME=$KNAME KM=$KM REPO=$REPO MODKO=$MOD/src/shmsync.ko JAVA_HOME=$JAVA_HOME
 exec sh $HERE/scenarios.sh
 GUEST
 

@@ -15,9 +15,10 @@
 set -u
 K=${KNAME:-$(uname -r)}
 B=$KM/build
-C=$B/shmsync-c
-CDS=; [ -f $B/java/guest.jsa ] && CDS=-XX:SharedArchiveFile=$B/java/guest.jsa
-JAVA="$JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m $CDS -cp $REPO/core/target/classes:$B/java GuestTest"
+C=${SHMSYNC_C:-$B/shmsync-c}
+CP=${CORE_CLASSES:-$REPO/core/target/classes}:$B/java
+CDS=; [ -f guest.jsa ] && CDS=-XX:SharedArchiveFile=$PWD/guest.jsa
+JAVA="$JAVA_HOME/bin/java --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m $CDS -cp $CP GuestTest"
 DBG=/sys/kernel/debug/shmsync
 R=t
 RTT_RUNS=${RTT_RUNS:-5}

@@ -46,7 +46,10 @@ struct shmsync_region_header {
 	__u64 creator_pid_namespace;	/* inode of /proc/self/ns/pid, or 0 */
 	__u64 created_at_ns;		/* CLOCK_REALTIME, diagnostic */
 	__u32 flags;			/* 0 in version 1 */
-	__u8 reserved[44];		/* zero */
+	__u32 process_table_capacity;	/* 0 .. SHMSYNC_MAX_PROCESS_TABLE_CAPACITY */
+	__u64 process_table_offset;	/* end of directory, 64-aligned; 0 if none */
+	__u8 kernel_reserved[8];	/* for the kernel module; zero */
+	__u8 reserved[24];		/* zero */
 };
 
 #define SHMSYNC_MAGIC			0x00434E59534D4853ULL /* "SHMSYNC\0" */
@@ -56,6 +59,8 @@ struct shmsync_region_header {
 #define SHMSYNC_MIN_REGION_SIZE		SHMSYNC_PAGE_SIZE
 #define SHMSYNC_MAX_DIRECTORY_CAPACITY	65536
 #define SHMSYNC_ALIGNMENT		64	/* objects and heap: a cache line */
+#define SHMSYNC_PROCESS_SLOT_LENGTH	64
+#define SHMSYNC_MAX_PROCESS_TABLE_CAPACITY 4096
 
 /* -------------------------------------------------------------------------
  * 1.4 Directory entry (DirectoryEntryLayout): directory_capacity entries of
@@ -80,6 +85,8 @@ struct shmsync_dir_entry {
 
 /* 2. Object types (ObjectType) */
 #define SHMSYNC_TYPE_SEMAPHORE		1
+#define SHMSYNC_TYPE_MUTEX		2	/* robust mutex (section 6), 64 bytes */
+#define SHMSYNC_MUTEX_LENGTH		64
 
 /* -------------------------------------------------------------------------
  * 3.1 Semaphore (SemaphoreLayout): glibc's x86_64/aarch64 struct new_sem in
@@ -109,7 +116,14 @@ struct shmsync_sem {
 /* Minimum object size per type (the validation of docs/PROTOCOL.md 1.2). */
 static inline __u64 shmsync_type_min_size(unsigned int type)
 {
-	return type == SHMSYNC_TYPE_SEMAPHORE ? SHMSYNC_SEM_LENGTH : 0;
+	switch (type) {
+	case SHMSYNC_TYPE_SEMAPHORE:
+		return SHMSYNC_SEM_LENGTH;
+	case SHMSYNC_TYPE_MUTEX:
+		return SHMSYNC_MUTEX_LENGTH;
+	default:
+		return 0;
+	}
 }
 
 /* -------------------------------------------------------------------------
@@ -134,7 +148,10 @@ SHMSYNC_ASSERT_FIELD(shmsync_region_header, creator_uid, 60, 4);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, creator_pid_namespace, 64, 8);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, created_at_ns, 72, 8);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, flags, 80, 4);
-SHMSYNC_ASSERT_FIELD(shmsync_region_header, reserved, 84, 44);
+SHMSYNC_ASSERT_FIELD(shmsync_region_header, process_table_capacity, 84, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_region_header, process_table_offset, 88, 8);
+SHMSYNC_ASSERT_FIELD(shmsync_region_header, kernel_reserved, 96, 8);
+SHMSYNC_ASSERT_FIELD(shmsync_region_header, reserved, 104, 24);
 _Static_assert(sizeof(struct shmsync_region_header) == SHMSYNC_HEADER_LENGTH,
 	       "region header size");
 

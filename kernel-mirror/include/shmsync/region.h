@@ -71,8 +71,8 @@ static inline int shmsync_check_header(const void *base, __u64 file_size,
 				       struct shmsync_verdict *v)
 {
 	const struct shmsync_region_header *h = base;
-	__u64 magic, size, dir, heap, heap_size, dir_end;
-	__u32 version, header_length, flags, entry_length, cap;
+	__u64 magic, size, dir, heap, heap_size, dir_end, pt, pt_want;
+	__u32 version, header_length, flags, entry_length, cap, pt_cap;
 
 	if (file_size < SHMSYNC_MIN_REGION_SIZE)
 		return shmsync_refuse(v, "region_size", -1, file_size,
@@ -117,6 +117,18 @@ static inline int shmsync_check_header(const void *base, __u64 file_size,
 	if (heap_size % SHMSYNC_ALIGNMENT != 0 || heap_size > size - heap)
 		return shmsync_refuse(v, "heap_size", -1, heap_size,
 				      size - heap);
+	pt_cap = SHMSYNC_LOAD_ONCE(h->process_table_capacity);
+	if (pt_cap > SHMSYNC_MAX_PROCESS_TABLE_CAPACITY)
+		return shmsync_refuse(v, "process_table_capacity", -1, pt_cap,
+				      SHMSYNC_MAX_PROCESS_TABLE_CAPACITY);
+	pt = SHMSYNC_LOAD_ONCE(h->process_table_offset);
+	pt_want = pt_cap ? (dir_end + SHMSYNC_ALIGNMENT - 1) &
+			   ~(__u64)(SHMSYNC_ALIGNMENT - 1) : 0;
+	if (pt != pt_want)
+		return shmsync_refuse(v, "process_table_offset", -1, pt, pt_want);
+	if (pt_cap && pt + (__u64)pt_cap * SHMSYNC_PROCESS_SLOT_LENGTH > heap)
+		return shmsync_refuse(v, "process_table_capacity", -1, pt_cap,
+				      (heap - pt) / SHMSYNC_PROCESS_SLOT_LENGTH);
 	g->region_size = size;
 	g->directory_offset = dir;
 	g->directory_capacity = cap;
