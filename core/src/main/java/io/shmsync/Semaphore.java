@@ -232,7 +232,7 @@ public sealed class Semaphore permits PosixSemaphore {
         guard.check();
         long d = (long) DATA.get(segment, data);
         for (;;) {
-            if ((int) d == SEM_VALUE_MAX) {
+            if ((d & VALUE_MASK) >= SEM_VALUE_MAX) { // >=: a corrupt value above the maximum must not wrap
                 throw overflow(1);
             }
             long witness = (long) DATA.compareAndExchangeRelease(segment, data, d, d + 1);
@@ -303,7 +303,8 @@ public sealed class Semaphore permits PosixSemaphore {
     /** The current number of permits (a snapshot: it may change at once). */
     public int availablePermits() {
         guard.check();
-        return (int) ((long) DATA.getVolatile(segment, data) & VALUE_MASK);
+        // A value above SEM_VALUE_MAX can only be written by a corrupting peer: report it clamped, never negative.
+        return (int) Math.min((long) DATA.getVolatile(segment, data) & VALUE_MASK, SEM_VALUE_MAX);
     }
 
     /**

@@ -114,8 +114,6 @@ class CloseAndRemoveTest {
      * report: Directory.lock()/unlock() on a closed Mapping's fd).
      */
     @Test
-    @org.junit.jupiter.api.Disabled("bug: Region.remove/reserveUnusedName after close call fcntl on the closed (maybe "
-            + "reused) fd and throw UncheckedIOException(EBADF) instead of IllegalStateException")
     @Timeout(60)
     void directoryWritesAfterCloseThrowIllegalState() throws Exception {
         Region region = Region.create(shm.regionName("closed"), 64 * 1024);

@@ -155,8 +155,6 @@ class DirectoryTest {
      * ends up with duplicate names, which makes every later Region.open refuse it.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("bug: Directory.checkName accepts unpaired surrogates; the stored name becomes \"?\" "
-            + "and repeated calls create duplicate entries, after which the region cannot be opened")
     void unpairedSurrogateIsRefused() throws Exception {
         String name = shm.regionName("surrogate");
         try (Region r = Region.create(name, 64 * 1024)) {

@@ -49,7 +49,6 @@ public final class Directory {
     private final long creatorPidNamespace;
     private final long processTableOffset;
     private final int processTableCapacity;
-    private final ReentrantLock localLock = new ReentrantLock();
 
     /** A stable snapshot of one entry. */
     public record Entry(int index, int sequence, int state, int type, long offset, long size, String name) {
@@ -394,8 +393,12 @@ public final class Directory {
     // ---------------------------------------------------------------- writing (under the directory lock)
 
     private void lock() {
+        ReentrantLock localLock = mapping.directoryLock();
         localLock.lock();
         try {
+            if (mapping.isClosed()) {
+                throw new IllegalStateException(file + " was closed by this process");
+            }
             boolean virtual = Thread.currentThread().isVirtual();
             for (long backoff = 1_000; ; backoff = Math.min(backoff * 2, 1_000_000)) {
                 // A virtual thread must not block its carrier in F_OFD_SETLKW: it tries and sleeps instead.
@@ -423,7 +426,7 @@ public final class Directory {
         try {
             Posix.ofdLock(mapping.fd(), false, false);
         } finally {
-            localLock.unlock();
+            mapping.directoryLock().unlock();
         }
     }
 
@@ -471,7 +474,16 @@ public final class Directory {
                         + name.replaceAll("\\p{Cntrl}", "?"));
             }
         }
-        byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        byte[] b;
+        try {
+            ByteBuffer bb = StandardCharsets.UTF_8.newEncoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).encode(java.nio.CharBuffer.wrap(name));
+            b = new byte[bb.remaining()];
+            bb.get(b);
+        } catch (CharacterCodingException e) {
+            throw new IllegalArgumentException("object name is not valid Unicode (unpaired surrogate?): "
+                    + name.chars().mapToObj(c -> String.format("\\u%04x", c)).reduce("", String::concat));
+        }
         if (b.length > MAX_NAME_BYTES) {
             throw new IllegalArgumentException("object name \"" + name + "\" has " + b.length
                     + " UTF-8 bytes, at most " + MAX_NAME_BYTES + " are allowed");

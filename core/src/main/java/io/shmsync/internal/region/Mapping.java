@@ -22,7 +22,13 @@ public final class Mapping implements AutoCloseable {
     private final MemorySegment segment;
     private final WaitScope scope;
     private final Posix.FileStat stat;
-    private boolean closed;
+    private volatile boolean closed;
+    /**
+     * Held by directory writers for the whole of a change (together with the OFD lock on {@link #fd()}):
+     * {@link #close()} takes it too, so it never unmaps or closes the descriptor under a writer, and a
+     * writer that comes after the close fails instead of using a closed (maybe reused) descriptor.
+     */
+    private final java.util.concurrent.locks.ReentrantLock directoryLock = new java.util.concurrent.locks.ReentrantLock();
 
     private Mapping(int fd, Path path, Arena arena, MemorySegment segment, WaitScope scope, Posix.FileStat stat) {
         this.fd = fd;
@@ -68,7 +74,12 @@ public final class Mapping implements AutoCloseable {
         return stat;
     }
 
-    public synchronized boolean isClosed() {
+    /** The process-local half of the directory lock; see {@link #close()}. */
+    public java.util.concurrent.locks.ReentrantLock directoryLock() {
+        return directoryLock;
+    }
+
+    public boolean isClosed() { // not synchronized: directory writers ask while close() waits for them
         return closed;
     }
 
@@ -79,7 +90,12 @@ public final class Mapping implements AutoCloseable {
         }
         closed = true;
         scope.closeAndDrain();
-        arena.close();
-        Posix.close(fd);
+        directoryLock.lock(); // wait for a directory writer of this process to finish
+        try {
+            arena.close();
+            Posix.close(fd);
+        } finally {
+            directoryLock.unlock(); // later writers see 'closed' and throw
+        }
     }
 }
