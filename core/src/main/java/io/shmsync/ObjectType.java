@@ -5,10 +5,13 @@ public enum ObjectType {
     /** A counting semaphore laid out as glibc's {@code sem_t}. */
     SEMAPHORE(1, 64),
     /** A robust, process-shared mutex laid out as glibc's {@code pthread_mutex_t} (docs/PROTOCOL.md §6). */
-    MUTEX(2, 64);
+    MUTEX(2, 64),
+    /** A semaphore whose permits come back when their process dies, SysV {@code SEM_UNDO} (docs/PROTOCOL.md §6.8). */
+    UNDO_SEMAPHORE(5, 64);
 
     public static final int SEMAPHORE_VALUE = 1;
     public static final int MUTEX_VALUE = 2;
+    public static final int UNDO_SEMAPHORE_VALUE = 5;
 
     private final int code;
     private final int minimumSize;

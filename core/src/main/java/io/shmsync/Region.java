@@ -304,6 +304,41 @@ public final class Region implements AutoCloseable {
         return new Mutex(mapping.segment(), e.offset(), guard, table, mapping.path());
     }
 
+    /**
+     * Gets the undo-on-death semaphore {@code name}, creating it with {@code initialPermits} if it does not
+     * exist: a semaphore whose permits are given back when the process that acquired them dies or closes the
+     * region, like SysV {@code SEM_UNDO} (see {@link UndoSemaphore}; docs/PROTOCOL.md §6.8). Attaches this
+     * process to the region's process table, as {@link #mutex(String)} does.
+     *
+     * @throws ObjectTypeMismatchException if {@code name} is another type of object (a plain semaphore too)
+     * @throws RegionFullException if it must be created and there is no room, or no process slot is free
+     * @throws IllegalStateException as {@link #mutex(String)}
+     */
+    public UndoSemaphore undoSemaphore(String name, int initialPermits) {
+        Semaphore.checkInitial(initialPermits);
+        Directory.checkName(name);
+        ProcessTable table = robust();
+        table.attach();
+        int slots = directory.processTableCapacity();
+        Directory.Entry e = directory.getOrCreate(name, ObjectType.UNDO_SEMAPHORE,
+                io.shmsync.internal.sync.UndoSemaphoreLayout.objectSize(slots), offset -> {
+                    Semaphore.writeImage(mapping.segment(), offset, initialPermits);
+                    mapping.segment().set(java.lang.foreign.ValueLayout.JAVA_INT,
+                            offset + io.shmsync.internal.sync.UndoSemaphoreLayout.UNDO_CAPACITY_OFFSET, slots);
+                });
+        long capacity = Integer.toUnsignedLong(mapping.segment().get(java.lang.foreign.ValueLayout.JAVA_INT,
+                e.offset() + io.shmsync.internal.sync.UndoSemaphoreLayout.UNDO_CAPACITY_OFFSET));
+        if (capacity != slots || e.size() < io.shmsync.internal.sync.UndoSemaphoreLayout.objectSize(slots)) {
+            throw new java.io.UncheckedIOException(new InvalidRegionException(mapping.path(), "undo semaphore \""
+                    + e.name() + "\" undo_capacity", capacity + " (object of " + e.size() + " bytes), but the "
+                    + "process table has " + slots + " slots"));
+        }
+        Guard guard = Guard.of(mapping.scope(), mapping.segment(),
+                directory.entryOffset(e.index()) + DirectoryEntryLayout.SEQUENCE_OFFSET, e.sequence(),
+                "undo semaphore \"" + e.name() + "\" in region " + this.name);
+        return new UndoSemaphore(mapping.segment(), e.offset(), guard, table);
+    }
+
     private ProcessTable robust() {
         if (processTable == null) {
             throw new IllegalStateException("region " + name + " has no process table (process_table_capacity 0), "

@@ -111,6 +111,8 @@ public final class RobustChild {
             switch (a[0]) {
                 case "hammer" -> hammer(a);
                 case "hold" -> hold(a);
+                case "undo" -> undo(a);
+                case "undohammer" -> undoHammer(a);
                 default -> throw new IllegalArgumentException(a[0]);
             }
         });
@@ -176,6 +178,72 @@ public final class RobustChild {
                 total += d;
             }
             Child.say("RESULT done=" + total);
+        }
+    }
+
+    /** {@code undo REGION}: commands "ACQUIRE n", "RELEASE n", "ADJ", "EXIT" on the undo semaphore "u". */
+    static void undo(String[] a) throws Exception {
+        try (Region r = Region.open(a[1])) {
+            io.shmsync.UndoSemaphore u = r.undoSemaphore("u", 0);
+            Child.say("READY pid=" + ProcessHandle.current().pid());
+            for (;;) {
+                String[] c = Child.command().split(" ");
+                switch (c[0]) {
+                    case "ACQUIRE" -> {
+                        for (int i = 0; i < Integer.parseInt(c[1]); i++) {
+                            u.acquire();
+                        }
+                        Child.say("ADJ " + u.adjustment());
+                    }
+                    case "RELEASE" -> {
+                        for (int i = 0; i < Integer.parseInt(c[1]); i++) {
+                            u.release();
+                        }
+                        Child.say("ADJ " + u.adjustment());
+                    }
+                    case "ADJ" -> Child.say("ADJ " + u.adjustment());
+                    case "EXIT" -> {
+                        return;
+                    }
+                    default -> throw new IllegalArgumentException(c[0]);
+                }
+            }
+        }
+    }
+
+    /** {@code undohammer REGION THREADS SEED}: threads acquire, hold briefly and release "u" for ever. */
+    static void undoHammer(String[] a) throws Exception {
+        int threads = Integer.parseInt(a[2]);
+        long seed = Long.parseLong(a[3]);
+        try (Region r = Region.open(a[1])) {
+            io.shmsync.UndoSemaphore u = r.undoSemaphore("u", 0);
+            AtomicBoolean stop = new AtomicBoolean();
+            List<Thread> ts = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                Random rnd = new Random(seed * 31 + t);
+                ts.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        while (!stop.get()) {
+                            if (!u.tryAcquire(50, TimeUnit.MILLISECONDS)) {
+                                continue;
+                            }
+                            if (rnd.nextInt(8) == 0) {
+                                Thread.yield();
+                            }
+                            u.release();
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }));
+            }
+            Child.say("READY");
+            Child.expect("STOP");
+            stop.set(true);
+            for (Thread t : ts) {
+                t.join();
+            }
+            Child.say("RESULT adjustment=" + u.adjustment());
         }
     }
 

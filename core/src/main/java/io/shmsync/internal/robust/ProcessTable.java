@@ -9,6 +9,8 @@ import io.shmsync.internal.futex.Futex;
 import io.shmsync.internal.posix.Posix;
 import io.shmsync.internal.region.Directory;
 import io.shmsync.internal.sync.MutexLayout;
+import io.shmsync.internal.sync.SemaphoreLayout;
+import io.shmsync.internal.sync.UndoSemaphoreLayout;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -153,6 +155,7 @@ public final class ProcessTable {
                 }
                 TestHooks.at(TestHooks.ATTACH_CAS, tid);
                 rl.link(se);
+                zeroAdjustments(i); // a slot never inherits a former occupant's undo adjustments
                 segment.set(I32, lo + GENERATION_OFFSET, segment.get(I32, lo + GENERATION_OFFSET) + 1);
                 segment.set(I32, lo + PID_OFFSET, Posix.getpid());
                 segment.set(I64, lo + START_TIME_OFFSET, startTime("self"));
@@ -266,6 +269,11 @@ public final class ProcessTable {
             if (lw == 0) {
                 continue;
             }
+            if (procOk && stillRunning(segment.get(I32, lo + PID_OFFSET), segment.get(I64, lo + START_TIME_OFFSET))) {
+                // Marked dead, or not yet, but some thread of the process still runs (it is being killed): a
+                // sibling thread could still change a word or an adjustment. Clean once it has exited.
+                continue;
+            }
             if ((lw & FUTEX_OWNER_DIED) == 0) {
                 // Alive by its lease. A process killed in the instant between its lease CAS and the kernel's
                 // walk leaves a lease nobody marks (PROTOCOL §6.4 (b)); /proc proves it dead, so mark it.
@@ -313,6 +321,7 @@ public final class ProcessTable {
         TestHooks.at(TestHooks.CLEAN_CLAIMED, rl.tid());
         int deadTid = segment.get(I32, lo + LEASE_TID_OFFSET);
         repairAbandonedMutexes(deadTid);
+        undoAdjustments(i);
         rl.lockOp(se);
         try {
             if (closing || !se.linked) {
@@ -347,6 +356,69 @@ public final class ProcessTable {
         }
         for (Directory.Entry e : directory.entriesOfType(ObjectType.MUTEX)) {
             markOwnerDied(e.offset() + MutexLayout.LOCK_OFFSET, deadTid);
+        }
+    }
+
+    // ------------------------------------------------------------------ undo semaphores (PROTOCOL §6.8)
+
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    private static final java.util.concurrent.atomic.AtomicLong UNDONE = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Permits this process gave back or took back for dead or departed processes (diagnostic). */
+    public static long permitsUndone() {
+        return UNDONE.get();
+    }
+
+    /** Offset of slot {@code slot}'s adjustment in the undo semaphore at {@code objectOffset}, or -1 if invalid. */
+    private long adjustmentOffset(Directory.Entry e, int slot) {
+        long o = e.offset();
+        if (segment.get(I32, o + UndoSemaphoreLayout.UNDO_CAPACITY_OFFSET) != capacity
+                || e.size() < UndoSemaphoreLayout.objectSize(capacity)) {
+            return -1; // corrupt: leave it alone (the handle refuses it too)
+        }
+        return o + UndoSemaphoreLayout.LENGTH + (long) slot * UndoSemaphoreLayout.ADJUSTMENT_SIZE;
+    }
+
+    private void zeroAdjustments(int slot) {
+        for (Directory.Entry e : directory.entriesOfType(ObjectType.UNDO_SEMAPHORE)) {
+            long a = adjustmentOffset(e, slot);
+            if (a >= 0) {
+                INT.setVolatile(segment, a, 0);
+            }
+        }
+    }
+
+    /**
+     * Applies slot {@code slot}'s adjustment of every undo semaphore back: takes it (atomic exchange with 0,
+     * so it is applied at most once), then releases that many permits, or takes back a negative one as far
+     * as permits are available. A cleaner killed between the two loses that adjustment, never doubles it.
+     */
+    private void undoAdjustments(int slot) {
+        for (Directory.Entry e : directory.entriesOfType(ObjectType.UNDO_SEMAPHORE)) {
+            long a = adjustmentOffset(e, slot);
+            if (a < 0) {
+                continue;
+            }
+            int adj = (int) INT.getAndSet(segment, a, 0);
+            if (adj != 0) {
+                UNDONE.addAndGet(Math.abs(applyToPermits(e.offset() + SemaphoreLayout.DATA_OFFSET, adj)));
+            }
+        }
+    }
+
+    /** Adds {@code delta} permits (clamped to 0 … SEM_VALUE_MAX), waking waiters; returns what was applied. */
+    private int applyToPermits(long data, int delta) {
+        for (;;) {
+            long d = (long) LONG.getVolatile(segment, data);
+            long value = d & SemaphoreLayout.VALUE_MASK;
+            long applied = delta > 0 ? Math.min(delta, SemaphoreLayout.SEM_VALUE_MAX - value) : -Math.min(-(long) delta, value);
+            if (LONG.compareAndSet(segment, data, d, d + applied)) {
+                long waiters = d >>> SemaphoreLayout.NWAITERS_SHIFT;
+                if (applied > 0 && waiters > 0) {
+                    Futex.wake(segment.address() + data, (int) Math.min(waiters, applied), true);
+                }
+                return (int) applied;
+            }
         }
     }
 
@@ -407,6 +479,9 @@ public final class ProcessTable {
         if (rl == null) {
             return;
         }
+        if (slotEntry != null && slotEntry.linked) {
+            undoAdjustments(slot); // leaving the region gives back what this process holds, as its death would
+        }
         rl.lockOp();
         try {
             for (RobustEntry e : rl.entriesOf(this)) {
@@ -453,6 +528,33 @@ public final class ProcessTable {
             return Long.parseLong(f[19]); // field 22; f[0] is field 3
         } catch (IOException | RuntimeException e) {
             return -1;
+        }
+    }
+
+    /** True if /proc shows the process (pid, start time) with a thread that has not exited (not a zombie). */
+    private static boolean stillRunning(int pid, long startTime) {
+        if (pid <= 0 || pid == Posix.getpid()) {
+            return false;
+        }
+        long st = startTime(Integer.toString(pid));
+        if (st < 0 || (startTime > 0 && st != startTime)) {
+            return false;
+        }
+        try (var tasks = Files.newDirectoryStream(Path.of("/proc", Integer.toString(pid), "task"))) {
+            for (Path t : tasks) {
+                try {
+                    String stat = Files.readString(t.resolve("stat"));
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                    if (state != 'Z' && state != 'X') {
+                        return true;
+                    }
+                } catch (IOException | RuntimeException gone) {
+                    // the task exited meanwhile
+                }
+            }
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
