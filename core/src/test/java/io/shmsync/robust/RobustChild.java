@@ -263,6 +263,23 @@ public final class RobustChild {
                     switch (c) {
                         case "ATTACH" -> Child.say("ATTACHED");
                         case "LOCK" -> Child.say("LOCKED ownerDied=" + lockRecovering(m));
+                        case "VLOCK" -> {
+                            // On a virtual thread: it waits through the wait multiplexer (lease word included),
+                            // then locks and unlocks again, recovering an owner death.
+                            Mutex vm = m;
+                            Thread.ofVirtual().start(() -> {
+                                try {
+                                    boolean died = lockRecovering(vm);
+                                    if (died) {
+                                        vm.markConsistent();
+                                    }
+                                    vm.unlock();
+                                    Child.say("VLOCKED ownerDied=" + died);
+                                } catch (RuntimeException e) {
+                                    Child.say("EXCEPTION " + e);
+                                }
+                            });
+                        }
                         case "LOCK1S" -> {
                             try {
                                 m.lock(1, TimeUnit.SECONDS);

@@ -213,6 +213,42 @@ class RobustKillTest {
         }
     }
 
+    /**
+     * The sibling-thread window seen by waiters in other JVMs: a virtual thread (through the wait
+     * multiplexer), and a platform thread without futex_waitv (10 ms slices); both watch the holder's lease.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"VLOCK", "VLOCK noWaitv", "LOCK noWaitv"})
+    @Timeout(120)
+    void waitersInOtherJvmsLearnOfAnUnmarkedDeathThroughTheLease(String mode) throws Exception {
+        String name = shm.regionName("lease");
+        try (Region region = Region.create(name, 64 * 1024)) {
+            Mutex m = region.mutex("m");
+            ChildJvm holder = holder(name, TestHooks.LOCK_CAS_UNLISTED);
+            holder.send("LOCK");
+            holder.awaitLine("SHMSYNC-PAUSED " + TestHooks.LOCK_CAS_UNLISTED);
+            ChildJvm.Builder b = shm.child(RobustChild.class).name("waiter-" + mode).args("hold", name);
+            if (mode.endsWith("noWaitv")) {
+                b.jvmArgs("-Dio.shmsync.noWaitv=true");
+            }
+            ChildJvm waiter = shm.start(b);
+            waiter.awaitLine("READY");
+            waiter.send(mode.split(" ")[0]);
+            awaitWaiter(m);
+            holder.close();
+            waiter.awaitLine(mode.startsWith("V") ? "VLOCKED ownerDied=true" : "LOCKED ownerDied=true");
+            if (!mode.startsWith("V")) {
+                waiter.send("CONSISTENT");
+                waiter.awaitLine("CONSISTENT");
+                waiter.send("UNLOCK");
+                waiter.awaitLine("UNLOCKED");
+            }
+            m.lock();
+            assertTrue(m.isConsistent());
+            m.unlock();
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {TestHooks.UNLOCK_PENDING, TestHooks.UNLOCK_DEQUEUED, TestHooks.UNLOCK_RELEASED})
     @Timeout(120)
