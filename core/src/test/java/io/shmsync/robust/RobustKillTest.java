@@ -312,6 +312,24 @@ class RobustKillTest {
         }
     }
 
+    /** A slot claimed in the sibling-thread window: its lease is never marked; tgkill proves the death. */
+    @Test
+    @Timeout(120)
+    void aSlotClaimedInTheSiblingWindowIsProvedDeadAndReclaimed() throws Exception {
+        String name = shm.regionName("slots");
+        try (Region region = Region.create(name, 64 * 1024)) {
+            region.mutex("m");
+            ChildJvm a = holder(name, TestHooks.ATTACH_CAS_UNLISTED);
+            a.send("ATTACH");
+            a.awaitLine("SHMSYNC-PAUSED " + TestHooks.ATTACH_CAS_UNLISTED);
+            a.close();
+            assertEquals(List.of(ProcessState.ATTACHING), states(region, false),
+                    "the kernel did not mark it: " + region.processes());
+            assertEquals(1, region.reclaimDeadProcesses());
+            assertEquals(List.of(), states(region, false));
+        }
+    }
+
     private static List<ProcessState> states(Region region, boolean includeSelf) {
         return region.processes().stream().filter(p -> includeSelf || !p.current()).map(ProcessInfo::state).toList();
     }

@@ -154,6 +154,7 @@ public final class ProcessTable {
                     continue;
                 }
                 TestHooks.at(TestHooks.ATTACH_CAS, tid);
+                TestHooks.at(TestHooks.ATTACH_CAS_UNLISTED, tid, rl::dropPendingForTest);
                 rl.link(se);
                 zeroAdjustments(i); // a slot never inherits a former occupant's undo adjustments
                 segment.set(I32, lo + GENERATION_OFFSET, segment.get(I32, lo + GENERATION_OFFSET) + 1);
@@ -276,15 +277,19 @@ public final class ProcessTable {
             }
             if ((lw & FUTEX_OWNER_DIED) == 0) {
                 // Alive by its lease. A process killed in the instant between its lease CAS and the kernel's
-                // walk leaves a lease nobody marks (PROTOCOL §6.4 (b)); /proc proves it dead, so mark it.
+                // walk leaves a lease nobody marks (PROTOCOL §6.4 (b)); tgkill proves it dead, so mark it.
                 int tid = segment.get(I32, lo + LEASE_TID_OFFSET);
-                if (!procOk || (lw & TID_MASK) != tid
-                        || (int) INT.getVolatile(segment, lo + STATE_OFFSET) != STATE_LIVE
-                        || !procSaysDead(segment.get(I32, lo + PID_OFFSET),
-                        segment.get(I64, lo + START_TIME_OFFSET), tid)) {
-                    continue;
+                int state = (int) INT.getVolatile(segment, lo + STATE_OFFSET);
+                boolean dead;
+                if (state == STATE_LIVE && (lw & TID_MASK) == tid) {
+                    dead = procSaysDead(segment.get(I32, lo + PID_OFFSET), segment.get(I64, lo + START_TIME_OFFSET), tid);
+                } else if (state == STATE_FREE) {
+                    // Claimed, fields not written yet: alive while a task with the lease TID exists.
+                    dead = RobustSyscalls.kill0(lw & TID_MASK) == -RobustSyscalls.ESRCH;
+                } else {
+                    dead = false; // CLEANING by a live cleaner (its own death is the kernel's to mark)
                 }
-                if (!markOwnerDied(lo, tid)) {
+                if (!dead || !markOwnerDied(lo, lw & TID_MASK)) {
                     continue;
                 }
                 wakeLeaseWatchers(i);
@@ -558,19 +563,20 @@ public final class ProcessTable {
         }
     }
 
-    /** True only if /proc proves that the process (pid, start time) or its lease thread no longer exists. */
+    /**
+     * True only if the process's lease thread provably no longer exists: {@code tgkill(pid, lease TID, 0)}
+     * fails with {@code ESRCH} (the caller is in the region's PID namespace, §6.7), or /proc shows the PID
+     * with another start time. A thread we may not signal ({@code EPERM}) exists.
+     */
     private static boolean procSaysDead(int pid, long startTime, int leaseTid) {
-        if (pid <= 0) {
+        if (pid <= 0 || leaseTid <= 0) {
             return false;
         }
+        if (RobustSyscalls.tgkill0(pid, leaseTid) == -RobustSyscalls.ESRCH) {
+            return true;
+        }
         long st = startTime(Integer.toString(pid));
-        if (st < 0) {
-            return !Files.exists(Path.of("/proc", Integer.toString(pid)));
-        }
-        if (startTime > 0 && st != startTime) {
-            return true; // the PID was reused
-        }
-        return !Files.exists(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(leaseTid)));
+        return st > 0 && startTime > 0 && st != startTime; // the PID was reused (and the TID too)
     }
 
     @Override

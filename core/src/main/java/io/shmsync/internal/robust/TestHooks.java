@@ -22,6 +22,7 @@ public final class TestHooks {
     public static final String UNLOCK_DEQUEUED = "unlock:dequeued";
     public static final String UNLOCK_RELEASED = "unlock:released";
     public static final String ATTACH_CAS = "attach:after-cas";
+    public static final String ATTACH_CAS_UNLISTED = "attach:after-cas-unlisted";
     public static final String CLEAN_CLAIMED = "clean:claimed";
 
     private static final String STEP;
