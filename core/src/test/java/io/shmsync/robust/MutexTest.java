@@ -190,6 +190,33 @@ class MutexTest {
     }
 
     @Test
+    @Timeout(120)
+    void robustListLimitFailsClearlyAndChangesNothing() throws Exception {
+        int limit = io.shmsync.internal.sync.MutexLayout.ROBUST_LIST_LIMIT;
+        try (Region r = Region.create(shm.regionName("limit"), 1 << 20,
+                io.shmsync.RegionOptions.defaults().directoryCapacity(limit + 8))) {
+            List<Mutex> held = new ArrayList<>();
+            // One list entry is this process's slot in the region: 2047 mutexes fit.
+            for (int i = 0; i < limit - 1; i++) {
+                Mutex m = r.mutex("m" + i);
+                m.lock();
+                held.add(m);
+            }
+            Mutex last = r.mutex("last");
+            IllegalStateException e = assertThrows(IllegalStateException.class, last::lock);
+            assertTrue(e.getMessage().contains("ROBUST_LIST_LIMIT = " + limit), e.getMessage());
+            assertFalse(last.isLocked(), "nothing changed");
+            assertThrows(IllegalStateException.class, last::tryLock);
+            held.getFirst().unlock();
+            last.lock();
+            last.unlock();
+            for (Mutex m : held.subList(1, held.size())) {
+                m.unlock();
+            }
+        }
+    }
+
+    @Test
     @Timeout(60)
     void recoveryWithMarkConsistent() throws Exception {
         String name = shm.regionName("m");
