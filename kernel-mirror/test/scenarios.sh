@@ -7,6 +7,7 @@
 #
 #   corrupt   insmod against corrupt regions: refused, dmesg clean
 #   pingpong  JVM -> kthread, 10000 round trips; kthread -> JVM, 10000
+#   futex-call  (with pingpong) do_futex found, normalised, behind the static call
 #   c-interop glibc sem_wait/sem_post and the C protocol against a kthread
 #   rtt       JVM<->kthread vs JVM<->JVM RTT, alternating runs (rtt.txt)
 #   mutex     2 JVMs + 2 C programs + 2 kthreads: exact counter total
@@ -135,6 +136,11 @@ pingpong)
 	log "scenario pingpong"
 	dmesg -C
 	insmod $MODKO region=$R selftest=pingpong:pp,pingpong:cp,ping:kp:10000 || { result pingpong FAIL insmod; continue; }
+	fc=$(dmesg | sed -n 's/.*shmsync: futex calls go to \([^ ]*\) through a static call.*/\1/p' | head -1)
+	case "$fc" in
+	do_futex+0x0/*) result futex-call PASS "do_futex resolved and validated: static call to $fc" ;;
+	*) result futex-call FAIL "dmesg: [$fc]" ;;
+	esac
 	$JAVA echo $R kp.ping kp.pong 11000 >echo-kp.log 2>&1 &
 	ej=$!
 	$JAVA ping $R pp.ping pp.pong 10000 1000 >ping-pp.log 2>&1
