@@ -37,7 +37,8 @@ int main(void)
 	FIELD(RegionLayout, shmsync_region_header, flags);
 	FIELD(RegionLayout, shmsync_region_header, process_table_capacity);
 	FIELD(RegionLayout, shmsync_region_header, process_table_offset);
-	FIELD(RegionLayout, shmsync_region_header, kernel_reserved);
+	FIELD(RegionLayout, shmsync_region_header, kernel_attach);
+	FIELD(RegionLayout, shmsync_region_header, kernel_generation);
 	FIELD(RegionLayout, shmsync_region_header, reserved);
 	CONST(RegionLayout, LENGTH, sizeof(struct shmsync_region_header));
 	CONST(RegionLayout, MAGIC, SHMSYNC_MAGIC);

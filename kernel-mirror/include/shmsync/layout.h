@@ -48,7 +48,8 @@ struct shmsync_region_header {
 	__u32 flags;			/* 0 in version 1 */
 	__u32 process_table_capacity;	/* 0 .. SHMSYNC_MAX_PROCESS_TABLE_CAPACITY */
 	__u64 process_table_offset;	/* end of directory, 64-aligned; 0 if none */
-	__u8 kernel_reserved[8];	/* for the kernel module; zero */
+	__u32 kernel_attach;		/* current module attachments (atomic) */
+	__u32 kernel_generation;	/* module attachments ever made */
 	__u8 reserved[24];		/* zero */
 };
 
@@ -150,7 +151,8 @@ SHMSYNC_ASSERT_FIELD(shmsync_region_header, created_at_ns, 72, 8);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, flags, 80, 4);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, process_table_capacity, 84, 4);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, process_table_offset, 88, 8);
-SHMSYNC_ASSERT_FIELD(shmsync_region_header, kernel_reserved, 96, 8);
+SHMSYNC_ASSERT_FIELD(shmsync_region_header, kernel_attach, 96, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_region_header, kernel_generation, 100, 4);
 SHMSYNC_ASSERT_FIELD(shmsync_region_header, reserved, 104, 24);
 _Static_assert(sizeof(struct shmsync_region_header) == SHMSYNC_HEADER_LENGTH,
 	       "region header size");

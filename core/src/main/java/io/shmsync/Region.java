@@ -202,17 +202,55 @@ public final class Region implements AutoCloseable {
 
     /**
      * Removes region {@code name}'s file. Processes that have it mapped keep using it; new opens fail.
+     * Refused while the kernel module is attached to the region (its header's {@code kernel_attach} is
+     * not 0): re-creating the name would leave kernel threads on the old file.
      *
+     * @throws java.nio.file.FileSystemException if shmsync.ko is attached to the region
      * @return false if it did not exist
      */
     public static boolean unlink(String name) throws IOException {
         Path p = path(name);
+        int attached = kernelAttachments(p);
+        if (attached != 0) {
+            throw new java.nio.file.FileSystemException(p.toString(), null, "the kernel module shmsync.ko is "
+                    + "attached to this region (kernel_attach = " + Integer.toUnsignedString(attached) + "); unlinking "
+                    + "or re-creating it would split kernel threads and processes onto two files: rmmod or detach first");
+        }
         try {
             Files.delete(p);
             return true;
         } catch (NoSuchFileException e) {
             return false;
         }
+    }
+
+    /**
+     * Reads {@code kernel_attach} of a region file without trusting it: 0 if the file is absent, not a
+     * regular file, too short or not a shmsync region.
+     */
+    private static int kernelAttachments(Path p) throws IOException {
+        if (!Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(RegionLayout.LENGTH)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
+                // read the header
+            }
+            if (b.position() < RegionLayout.LENGTH || b.getLong(RegionLayout.MAGIC_OFFSET) != RegionLayout.MAGIC) {
+                return 0;
+            }
+            return b.getInt(RegionLayout.KERNEL_ATTACH_OFFSET);
+        } catch (NoSuchFileException | java.nio.file.AccessDeniedException e) {
+            return 0;
+        }
+    }
+
+    /** How many times the kernel module shmsync.ko is attached to this region now (header {@code kernel_attach}). */
+    public int kernelAttachments() {
+        return mapping.segment().get(java.lang.foreign.ValueLayout.JAVA_INT, RegionLayout.KERNEL_ATTACH_OFFSET);
     }
 
     /** The names of the regions in {@link #directory()}, sorted. Contents are not validated. */

@@ -27,7 +27,7 @@ package io.shmsync.internal.region;
  * |            flags              |    process_table_capacity     | 80
  * +-------------------------------+-------------------------------+
  * |                 process_table_offset (u64)                    | 88
- * |             kernel_reserved (8 bytes, kernel module)          | 96
+ * |        kernel_attach          |       kernel_generation       | 96
  * |                    reserved (24 bytes) ...                    | 104
  * +---------------------------------------------------------------+
  * </pre>
@@ -53,7 +53,10 @@ public final class RegionLayout {
     public static final int PROCESS_TABLE_CAPACITY_OFFSET = 84;
     public static final int PROCESS_TABLE_OFFSET_OFFSET = 88;
     /** Bytes 96..103: reserved for the kernel module (docs/PROTOCOL.md §5); zero here. */
-    public static final int KERNEL_RESERVED_OFFSET = 96;
+    /** Current attachments by shmsync.ko; changed only by the module (atomic add/subtract). */
+    public static final int KERNEL_ATTACH_OFFSET = 96;
+    /** Attachments by shmsync.ko ever made; changed only by the module. */
+    public static final int KERNEL_GENERATION_OFFSET = 100;
     public static final int RESERVED_OFFSET = 104;
 
     /** Bytes of the header; also where the directory starts. */
