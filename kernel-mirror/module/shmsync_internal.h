@@ -33,6 +33,8 @@ struct shmsync_region {
 	struct list_head sems;		/* shmsync_sem_handle.node, under lock */
 	struct mutex lock;
 	bool replaced;			/* the name now points elsewhere */
+	bool counted;			/* added to the header's kernel_attach */
+	u32 generation;			/* kernel_generation after our attach */
 	struct kthread_delayed_work identity_work;
 	struct dentry *debugfs;
 };

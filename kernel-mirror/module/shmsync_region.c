@@ -137,6 +137,35 @@ static void shmsync_identity_check(struct kthread_work *work)
 				   SHMSYNC_IDENTITY_PERIOD);
 }
 
+/*
+ * The header words kernel_attach and kernel_generation (docs/PROTOCOL.md
+ * 1.1, 5): one attachment is one mapped struct shmsync_region, counted once
+ * after validation and uncounted once when it is freed (last reference,
+ * rmmod, or a failure after the count), with atomic RMWs on the pinned
+ * page; other processes only read the words (Region.unlink).
+ */
+#define SHMSYNC_HDR_ATOMIC(r, field)					\
+	((atomic_t *)((char *)(r)->kva +				\
+		      offsetof(struct shmsync_region_header, field)))
+
+static void shmsync_count_attach(struct shmsync_region *r)
+{
+	atomic_inc(SHMSYNC_HDR_ATOMIC(r, kernel_attach));
+	r->generation = atomic_inc_return(SHMSYNC_HDR_ATOMIC(r, kernel_generation));
+	r->counted = true;
+}
+
+static void shmsync_uncount_attach(struct shmsync_region *r)
+{
+	if (!r->counted)
+		return;
+	r->counted = false;
+	/* Never below 0: a foreign writer may have cleared the word. */
+	if (!atomic_add_unless(SHMSYNC_HDR_ATOMIC(r, kernel_attach), -1, 0))
+		pr_warn("region %s: kernel_attach was already 0 at detach (written by someone else); left at 0\n",
+			r->name);
+}
+
 static int shmsync_status_show(struct seq_file *m, void *unused)
 {
 	struct shmsync_region *r = m->private;
@@ -148,6 +177,10 @@ static int shmsync_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "size %zu\ndirectory_capacity %u\nheap %llu-%llu\nrefs %u\n",
 		   r->size, r->g.directory_capacity, r->g.heap_offset,
 		   r->g.heap_end, kref_read(&r->ref));
+	seq_printf(m, "kernel_attach %u\nkernel_generation %u\nattach_generation %u\n",
+		   (u32)atomic_read(SHMSYNC_HDR_ATOMIC(r, kernel_attach)),
+		   (u32)atomic_read(SHMSYNC_HDR_ATOMIC(r, kernel_generation)),
+		   r->generation);
 	mutex_lock(&r->lock);
 	list_for_each_entry(h, &r->sems, node) {
 		d = shmsync_load64(h->ref.data);
@@ -217,6 +250,8 @@ static int shmsync_open_file(struct shmsync_region *r)
 
 static void shmsync_region_free(struct shmsync_region *r)
 {
+	if (r->kva)
+		shmsync_uncount_attach(r);
 	if (r->uaddr)
 		shmsync_run_on_worker(shmsync_unmap, r);
 	kvfree(r->pages);
@@ -237,7 +272,10 @@ static void shmsync_region_free(struct shmsync_region *r)
  * caller's euid or by owner_uid), mapped into shmsync's mm, pinned, and its
  * header and directory are validated as docs/PROTOCOL.md 1.2 says; a region
  * that fails is refused with one dmesg line naming the field. Attaching an
- * attached name returns the same region with one more reference.
+ * attached name returns the same region with one more reference. A new
+ * attachment adds 1 to the header's kernel_attach and kernel_generation
+ * (atomically); its last shmsync_region_detach() subtracts 1 from
+ * kernel_attach.
  *
  * The region's identity is the inode: if the name is later unlinked or
  * replaced, kernel threads stay on the attached file, dmesg says so once and
@@ -296,14 +334,15 @@ struct shmsync_region *shmsync_region_attach(const char *name)
 			shmsync_report(r, &v);
 		goto fail;
 	}
+	shmsync_count_attach(r);	/* uncounted by shmsync_region_free() */
 	r->debugfs = debugfs_create_dir(r->name, shmsync_debugfs);
 	debugfs_create_file("status", 0400, r->debugfs, r, &shmsync_status_fops);
 	list_add(&r->node, &shmsync_regions);
 	kthread_queue_delayed_work(shmsync_worker, &r->identity_work,
 				   SHMSYNC_IDENTITY_PERIOD);
 	mutex_unlock(&shmsync_lock);
-	pr_info("attached region %s: %zu bytes, inode %lu, %u directory entries\n",
-		r->name, r->size, r->ino, r->g.directory_capacity);
+	pr_info("attached region %s: %zu bytes, inode %lu, %u directory entries, kernel_generation %u\n",
+		r->name, r->size, r->ino, r->g.directory_capacity, r->generation);
 	return r;
 
 fail:

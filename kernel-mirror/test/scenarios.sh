@@ -13,6 +13,8 @@
 #   mutex     2 JVMs + 2 C programs + 2 kthreads: exact counter total
 #   rmmod     rmmod while kthreads block and JVMs hammer: clean, JVMs go on
 #   identity  the region file replaced under the module is reported
+#   kattach   header kernel_attach/kernel_generation across insmod/rmmod;
+#             Region.unlink refused while attached, allowed after
 set -u
 K=${KNAME:-$(uname -r)}
 B=$KM/build
@@ -25,7 +27,7 @@ R=t
 RTT_RUNS=${RTT_RUNS:-5}
 RTT_ROUNDS=${RTT_ROUNDS:-2000}
 MUTEX_ITERS=${MUTEX_ITERS:-5000}
-SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity}
+SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity kattach}
 
 log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
 result() { # scenario PASS|FAIL detail...
@@ -73,6 +75,7 @@ watchdog() { # seconds pid...: wait for the pids; after the time, dump state and
 	for p in "$@"; do kill -9 $p 2>/dev/null; done
 	return 1
 }
+kwords() { od -An -tu4 -j96 -N8 "$1" | awk '{print $1, $2}'; } # kernel_attach kernel_generation
 loaded() { grep -q '^shmsync ' /proc/modules; }
 unload() { loaded && rmmod shmsync; true; }
 
@@ -124,6 +127,10 @@ corrupt)
 			bad="$bad $b(${crash:-no message})"
 		else
 			ok=$((ok + 1)); log "  $b: $msg"
+		fi
+		if [ -f $F.$b ] && [ "$(stat -c %s $F.$b)" -ge 104 ]; then
+			kw=$(kwords $F.$b)
+			[ "${kw%% *}" = 0 ] || bad="$bad $b(kernel_attach=${kw%% *} after refusal)"
 		fi
 		cref=$($C check $b 2>&1 | head -1)
 		case "$cref" in OK*) [ $b != owner ] && bad="$bad $b(C accepted)";; esac
@@ -261,6 +268,35 @@ identity)
 	else
 		result identity FAIL "msg=[$msg] status=[$rep] back=[$back]"
 	fi
+	;;
+kattach)
+	log "scenario kattach"
+	unload
+	dmesg -C
+	F=/dev/shm/shmsync.ka
+	kt=$(kwords /dev/shm/shmsync.$R)   # after every earlier scenario's detach
+	rm -f $F && cp /dev/shm/shmsync.$R $F
+	w0=$(kwords $F); g0=${w0#* }; g1=$((g0 + 1))
+	insmod $MODKO region=ka || { result kattach FAIL insmod; continue; }
+	w1=$(kwords $F)
+	st=$(grep '^kernel_' $DBG/ka/status | tr '\n' ' ')
+	jk=$($JAVA kattach ka 2>&1 | grep '^KATTACH')
+	ju1=$($JAVA unlink ka 2>&1 | grep '^UNLINK')
+	ex=0; [ -f $F ] && ex=1
+	t=$(do_rmmod) || { result kattach FAIL "rmmod hung"; continue; }
+	w2=$(kwords $F)
+	ju2=$($JAVA unlink ka 2>&1 | grep '^UNLINK')
+	gone=0; [ -e $F ] || gone=1
+	log "  $R after earlier scenarios: [$kt]; ka before [$w0] attached [$w1] status [$st] java [$jk] [$ju1] exists=$ex; after rmmod [$w2] [$ju2] gone=$gone"
+	if [ "${kt%% *}" = 0 ] && [ "${w0%% *}" = 0 ] && [ "$w1" = "1 $g1" ] \
+	   && [ "$st" = "kernel_attach 1 kernel_generation $g1 " ] && [ "$jk" = "KATTACH kernel_attach=1" ] \
+	   && echo "$ju1" | grep -q '^UNLINK refused: .*shmsync\.ko' && [ $ex = 1 ] \
+	   && [ "$w2" = "0 $g1" ] && [ "$ju2" = "UNLINK deleted=true" ] && [ $gone = 1 ] && [ -z "$(dmesg_bad)" ]; then
+		result kattach PASS "kernel_attach 0->1->0, kernel_generation $g0->$g1; Region.unlink refused while attached (file kept), deleted after rmmod; $R back to kernel_attach=0 after all scenarios"
+	else
+		result kattach FAIL "$R [$kt] before [$w0] attached [$w1] status [$st] [$jk] [$ju1] exists=$ex after [$w2] [$ju2] gone=$gone"
+	fi
+	rm -f $F
 	;;
 esac
 done

@@ -29,6 +29,9 @@ import java.util.concurrent.TimeUnit;
  * mutex REGION SEM COUNTER ITERS THREADS      plain increments of COUNTER's first word under SEM
  * hammer REGION SEM FLAGFILE AFTER            2 threads acquire/release SEM until FLAGFILE exists, then
  *                                             AFTER more cycles each; prints DONE with the counts
+ * kattach REGION                              prints KATTACH kernel_attach=N (Region#kernelAttachments)
+ * unlink REGION                               Region.unlink: prints UNLINK deleted=true|false, or
+ *                                             UNLINK refused: MESSAGE (a FileSystemException)
  * </pre>
  */
 public final class GuestTest {
@@ -54,6 +57,18 @@ public final class GuestTest {
             case "rtt" -> rtt(a);
             case "mutex" -> mutex(a);
             case "hammer" -> hammer(a);
+            case "kattach" -> {
+                try (Region r = Region.open(a[1])) {
+                    System.out.println("KATTACH kernel_attach=" + Integer.toUnsignedString(r.kernelAttachments()));
+                }
+            }
+            case "unlink" -> {
+                try {
+                    System.out.println("UNLINK deleted=" + Region.unlink(a[1]));
+                } catch (java.nio.file.FileSystemException e) {
+                    System.out.println("UNLINK refused: " + e.getMessage());
+                }
+            }
             default -> throw new IllegalArgumentException(a[0]);
         }
     }
