@@ -84,8 +84,10 @@ public final class Summary {
                 ## How to read this
 
                 - *Uncontended*: one thread, one op = one acquire + one release (both succeed at once). Java rows are
-                  JMH averages (± = JMH's 99.9 % confidence half-width, one fork); C rows are the median of sem_bench's
-                  runs (best in brackets). B/op is JMH's `gc.alloc.rate.norm` (`-prof gc`): 0.00x B/op is JMH's own
+                  JMH averages (± = JMH's 99.9 % confidence half-width over all forks and iterations); C rows are the
+                  median of sem_bench's runs, measured before and after JMH (each session's median and the best run in
+                  brackets; the ratio uses the median of the sessions). These VMs drift between speed levels over
+                  minutes, and a JMH fork can settle in a faster or slower mode: a wide ± means exactly that. B/op is JMH's `gc.alloc.rate.norm` (`-prof gc`): 0.00x B/op is JMH's own
                   bookkeeping spread over billions of ops, i.e. no allocation.
                 - *Syscalls*: a tracer is attached to the benchmark thread only (its TID), then N and 10·N
                   tryAcquire+release iterations run. Equal counts = no syscall per iteration; the control
@@ -126,14 +128,16 @@ public final class Summary {
 
     private void uncontended() {
         md.append("## Uncontended acquire + release (one thread)\n\n");
-        Map<String, String> sem = first(r -> "sem_post+sem_wait".equals(r.get("op")));
-        Map<String, String> cas = first(r -> "cas_lock_unlock".equals(r.get("op")));
-        double glibc = sem == null ? Double.NaN : d(sem, "ns_per_op_median");
-        double cfloor = cas == null ? Double.NaN : d(cas, "ns_per_op_median");
+        List<Map<String, String>> sems = select(r -> "sem_post+sem_wait".equals(r.get("op")));
+        List<Map<String, String>> cass = select(r -> "cas_lock_unlock".equals(r.get("op")));
+        Map<String, String> sem = sems.isEmpty() ? null : sems.get(0);
+        Map<String, String> cas = cass.isEmpty() ? null : cass.get(0);
+        double glibc = medianOf(sems, "ns_per_op_median");
+        double cfloor = medianOf(cass, "ns_per_op_median");
         md.append("| mechanism | ns/op | B/op | / glibc sem_post+sem_wait | / C CAS floor |\n|---|---:|---:|---:|---:|\n");
         if (sem != null) {
-            md.append(String.format(Locale.ROOT, "| glibc `sem_post`+`sem_wait`, pshared (C, native floor) | %.2f (best %.2f) | – | **1.00×** | %s |%n",
-                    glibc, d(sem, "ns_per_op_best"), ratio(glibc, cfloor)));
+            md.append(String.format(Locale.ROOT, "| glibc `sem_post`+`sem_wait`, pshared (C, native floor) | %.2f (%s) | – | **1.00×** | %s |%n",
+                    glibc, sessions(sems), ratio(glibc, cfloor)));
         }
         String[][] rows = {
                 {"shmsyncTryAcquireRelease", "shmsync region `Semaphore`: `tryAcquire()`+`release()`"},
@@ -163,8 +167,8 @@ public final class Summary {
             }
         }
         if (cas != null) {
-            md.append(String.format(Locale.ROOT, "| C CAS lock + release store on a shared word (C floor) | %.2f (best %.2f) | – | %s | **1.00×** |%n",
-                    cfloor, d(cas, "ns_per_op_best"), ratio(cfloor, glibc)));
+            md.append(String.format(Locale.ROOT, "| C CAS lock + release store on a shared word (C floor) | %.2f (%s) | – | %s | **1.00×** |%n",
+                    cfloor, sessions(cass), ratio(cfloor, glibc)));
         }
         md.append('\n');
     }
@@ -310,6 +314,17 @@ public final class Summary {
 
     private Map<String, String> first(Predicate<Map<String, String>> p) {
         return results.stream().filter(p).findFirst().orElse(null);
+    }
+
+    private static double medianOf(List<Map<String, String>> rs, String k) {
+        return rs.isEmpty() ? Double.NaN : median(rs.stream().mapToDouble(r -> d(r, k)).toArray());
+    }
+
+    /** "before / after" medians of the C floor sessions, with the best single run. */
+    private static String sessions(List<Map<String, String>> rs) {
+        String meds = String.join(" / ", rs.stream().map(r -> String.format(Locale.ROOT, "%.2f", d(r, "ns_per_op_median"))).toList());
+        double best = rs.stream().mapToDouble(r -> d(r, "ns_per_op_best")).min().orElse(Double.NaN);
+        return (rs.size() > 1 ? "sessions " + meds + ", " : "") + String.format(Locale.ROOT, "best %.2f", best);
     }
 
     private static double d(Map<String, String> r, String k) {
