@@ -103,7 +103,12 @@ mount -t devtmpfs dev /host/dev
 mount -t debugfs debugfs /host/sys/kernel/debug
 mkdir -p /host/dev/shm
 mount -t tmpfs -o mode=1777 shm /host/dev/shm
+# The guest's /tmp is a tmpfs; a checkout under the host's /tmp (as a CI clone may be) stays visible
+# through a bind mount made before the tmpfs hides it.
+R=$(arg repo)
+case "$R" in /tmp/?*) mkdir -p /keep && mount -o bind "/host$R" /keep ;; esac
 mount -t tmpfs -o mode=1777 tmp /host/tmp
+case "$R" in /tmp/?*) mkdir -p "/host$R" && mount -o bind /keep "/host$R" ;; esac
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=none scratch /host$S
 chroot /host /bin/sh -c "cd $S && HOME=/tmp PATH=/usr/sbin:/usr/bin:/sbin:/bin sh ./guest.sh >guest.log 2>&1; echo done >done"
 poweroff -f
@@ -125,7 +130,7 @@ set +e
 timeout "${VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 \
 	-m "${VM_MEM:-3072}" -nographic -no-reboot \
 	-kernel "$ROOT/boot/vmlinuz-$KVER" -initrd "$INITRD" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 shmsync.scratch=$VM" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 shmsync.scratch=$VM shmsync.repo=$REPO" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$VM,mount_tag=scratch,security_model=none" \
 	-nic none </dev/null >"$VM/console.log" 2>&1
