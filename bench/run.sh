@@ -159,7 +159,7 @@ cat "$OUT/machine.txt" >&2
 log "1/5 native floor: sem_bench uncontended $C_ITERS --runs $C_RUNS (before JMH)"
 record "$RAW/c-uncontended.txt" "$SEM_BENCH" uncontended "$C_ITERS" --runs "$C_RUNS"
 log "2/5 JMH uncontended (${JMH_OPTS[*]} -prof gc), then the native floor again"
-record "$RAW/jmh.txt" "$JAVA" "${JFLAGS[@]}" -cp "$JAR" io.shmsync.bench.JmhMain 'io.shmsync.bench.UncontendedBenchmark' \
+record "$RAW/jmh.txt" "$JAVA" "${JFLAGS[@]}" --sun-misc-unsafe-memory-access=allow -cp "$JAR" io.shmsync.bench.JmhMain 'io.shmsync.bench.UncontendedBenchmark' \
   "${JMH_OPTS[@]}" -prof gc -rf json -rff "$RAW/jmh.json"
 record "$RAW/c-uncontended.txt" "$SEM_BENCH" uncontended "$C_ITERS" --runs "$C_RUNS"
 

@@ -94,7 +94,10 @@ public final class Summary {
                   (1000 × `Thread.yield()` on the same thread, traced the same way) must show ≥ 1000.
                 - *Ping-pong*: one round trip = post the peer's semaphore, wait on ours; both sides block in the
                   kernel (no spinning). p50 … max are round-trip times of the timed rounds after the warm-up; each
-                  cell is the median over the trials (per-trial p50 in the last column). CPU µs/RT = user+sys time of
+                  cell is the median over the trials (per-trial p50 in the last column). Pinned round trips on these
+                  VMs are bimodal over minutes (glibc C⇄C: ~4.2 µs in one mode, ~5.5–6 µs in the other), so a median of
+                  three trials can compare one mode with the other; "best-trial p50 / glibc's" compares each
+                  mechanism's fastest trial with glibc's fastest, and the target verdict needs both ratios. CPU µs/RT = user+sys time of
                   both processes (all threads, so a JVM's JIT and GC too) per round trip; sys % = kernel share.
                   *cross-CPU* = the two processes on CPUs 0 and 1, *pinned* = both on CPU 0. On a virtual machine a
                   cross-CPU wake-up costs a vCPU wake (halt exit + IPI): those rows measure the hypervisor more than
@@ -231,8 +234,8 @@ public final class Summary {
         for (String cpus : pp.stream().map(r -> r.get("cpus")).distinct().toList()) {
             String place = placement(cpus);
             md.append("### ").append(place).append("\n\n");
-            md.append("| mechanism | p50 | p90 | p99 | p99.9 | max | CPU µs/RT | sys % | p50 / glibc | p99 / glibc | p50 per trial |\n");
-            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            md.append("| mechanism | p50 | p90 | p99 | p99.9 | max | CPU µs/RT | sys % | p50 / glibc | p99 / glibc | best-trial p50 / glibc's | p50 per trial |\n");
+            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
             Map<String, Double> glibc = aggregate(pp, "glibc_sem", cpus);
             for (String[] m : MECHS) {
                 Map<String, Double> a = aggregate(pp, m[0], cpus);
@@ -241,16 +244,22 @@ public final class Summary {
                 }
                 List<String> trials = pp.stream().filter(r -> m[0].equals(r.get("mech")) && cpus.equals(r.get("cpus")))
                         .map(r -> us(Double.parseDouble(r.get("p50_ns")))).toList();
-                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s |%n", m[1],
+                double best = bestP50(pp, m[0], cpus);
+                double glibcBest = bestP50(pp, "glibc_sem", cpus);
+                md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s | %s |%n", m[1],
                         us(a.get("p50_ns")), us(a.get("p90_ns")), us(a.get("p99_ns")), us(a.get("p999_ns")), us(a.get("max_ns")),
                         a.get("cpu_us_per_rt"), a.containsKey("sys_pct") ? String.format(Locale.ROOT, "%.0f", a.get("sys_pct")) : "–",
                         glibc == null ? "–" : ratio(a.get("p50_ns"), glibc.get("p50_ns")),
-                        glibc == null ? "–" : ratio(a.get("p99_ns"), glibc.get("p99_ns")), String.join(" / ", trials)));
+                        glibc == null ? "–" : ratio(a.get("p99_ns"), glibc.get("p99_ns")), ratio(best, glibcBest),
+                        String.join(" / ", trials)));
                 if (m[0].equals("jvm_jvm") && glibc != null) {
                     double q = a.get("p50_ns") / glibc.get("p50_ns");
+                    double qBest = best / glibcBest;
                     boolean pinned = cpus.matches("(\\d+),\\1");
-                    verdicts.add(String.format(Locale.ROOT, "Ping-pong JVM⇄JVM %s p50 ≤ %.1f× glibc C⇄C: **%s** (%s µs vs %s µs = %.2f×; p99 %s)%s",
-                            place, PINNED_TARGET, q <= PINNED_TARGET ? "met" : "MISSED", us(a.get("p50_ns")), us(glibc.get("p50_ns")), q,
+                    verdicts.add(String.format(Locale.ROOT, "Ping-pong JVM⇄JVM %s p50 ≤ %.1f× glibc C⇄C (median of trials and best trial vs best trial): "
+                                    + "**%s** (median %s µs vs %s µs = %.2f×; best trial %s µs vs %s µs = %.2f×; p99 %s)%s",
+                            place, PINNED_TARGET, q <= PINNED_TARGET && qBest <= PINNED_TARGET ? "met" : "MISSED",
+                            us(a.get("p50_ns")), us(glibc.get("p50_ns")), q, us(best), us(glibcBest), qBest,
                             ratio(a.get("p99_ns"), glibc.get("p99_ns")),
                             pinned ? "" : " — cross-CPU is not a target on a VM (vCPU wake-up dominates), shown for completeness"));
                 }
@@ -265,6 +274,12 @@ public final class Summary {
         }
         String[] pq = cpus.split(",");
         return pq[0].equals(pq[1]) ? "pinned: both processes on CPU " + pq[0] : "cross-CPU: CPUs " + pq[0] + " and " + pq[1];
+    }
+
+    /** The lowest p50 over the trials of one mechanism on one placement (its fast mode, if the machine has two). */
+    private static double bestP50(List<Map<String, String>> pp, String mech, String cpus) {
+        return pp.stream().filter(r -> mech.equals(r.get("mech")) && cpus.equals(r.get("cpus")))
+                .mapToDouble(r -> Double.parseDouble(r.get("p50_ns"))).min().orElse(Double.NaN);
     }
 
     /** Per-metric median over the trials of one mechanism on one CPU placement, or null. */
