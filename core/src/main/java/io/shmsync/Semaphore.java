@@ -63,12 +63,24 @@ public sealed class Semaphore permits PosixSemaphore {
     private final long data;
     private final long futexAddress;
     private final Guard guard;
+    /** The guard's sequence word and generation, kept here so the per-operation check is one load. */
+    private final long sequence;
+    private final int generation;
 
     Semaphore(MemorySegment segment, long offset, Guard guard) {
         this.segment = segment;
         this.data = offset + DATA_OFFSET;
         this.futexAddress = segment.address() + data; // the low (value) half of data: little-endian only
         this.guard = guard;
+        this.sequence = guard.sequenceOffset();
+        this.generation = guard.generation();
+    }
+
+    /** Refuses to operate on a removed object: one plain load of the entry's sequence (PROTOCOL §1.4). */
+    private void checkGeneration() {
+        if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
+            guard.check(); // throws ObjectRemovedException
+        }
     }
 
     /** Writes the initial image of a semaphore (glibc's {@code __new_sem_open_init}) at {@code offset}. */
@@ -101,7 +113,7 @@ public sealed class Semaphore permits PosixSemaphore {
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
-        guard.check();
+        checkGeneration();
         if (!tryTake()) {
             acquireSlow(true, false, 0L);
         }
@@ -115,7 +127,7 @@ public sealed class Semaphore permits PosixSemaphore {
      * @throws RegionClosedException if this process closes the region while the thread waits
      */
     public void acquireUninterruptibly() {
-        guard.check();
+        checkGeneration();
         if (!tryTake()) {
             try {
                 acquireSlow(false, false, 0L);
@@ -132,7 +144,7 @@ public sealed class Semaphore permits PosixSemaphore {
      * @return true if a permit was taken
      */
     public boolean tryAcquire() {
-        guard.check();
+        checkGeneration();
         return tryTake();
     }
 
@@ -150,7 +162,7 @@ public sealed class Semaphore permits PosixSemaphore {
         if (Thread.interrupted()) {
             throw new InterruptedException();
         }
-        guard.check();
+        checkGeneration();
         if (tryTake()) {
             return true;
         }
@@ -229,7 +241,7 @@ public sealed class Semaphore permits PosixSemaphore {
      *                               changed (glibc's {@code EOVERFLOW})
      */
     public void release() {
-        guard.check();
+        checkGeneration();
         long d = (long) DATA.get(segment, data);
         for (;;) {
             if ((d & VALUE_MASK) >= SEM_VALUE_MAX) { // >=: a corrupt value above the maximum must not wrap
@@ -256,7 +268,7 @@ public sealed class Semaphore permits PosixSemaphore {
         if (permits < 0) {
             throw new IllegalArgumentException("permits must not be negative: " + permits);
         }
-        guard.check();
+        checkGeneration();
         if (permits == 0) {
             return;
         }
@@ -286,7 +298,7 @@ public sealed class Semaphore permits PosixSemaphore {
      * Acquires and returns all permits that are immediately available (never blocks).
      */
     public int drainPermits() {
-        guard.check();
+        checkGeneration();
         long d = (long) DATA.get(segment, data);
         while ((d & VALUE_MASK) != 0) {
             long witness = (long) DATA.compareAndExchangeAcquire(segment, data, d, d & ~VALUE_MASK);
@@ -302,7 +314,7 @@ public sealed class Semaphore permits PosixSemaphore {
 
     /** The current number of permits (a snapshot: it may change at once). */
     public int availablePermits() {
-        guard.check();
+        checkGeneration();
         // A value above SEM_VALUE_MAX can only be written by a corrupting peer: report it clamped, never negative.
         return (int) Math.min((long) DATA.getVolatile(segment, data) & VALUE_MASK, SEM_VALUE_MAX);
     }
@@ -317,7 +329,7 @@ public sealed class Semaphore permits PosixSemaphore {
 
     /** Estimated number of threads of all processes registered as waiting (see {@link #hasQueuedThreads()}). */
     public int getQueueLength() {
-        guard.check();
+        checkGeneration();
         return (int) ((long) DATA.getVolatile(segment, data) >>> NWAITERS_SHIFT);
     }
 

@@ -39,6 +39,11 @@ public final class Guard {
         return new Guard(scope, null, -1, 0, description);
     }
 
+    /** Offset of the guarded {@code sequence} word in the segment, or -1 if there is none. */
+    public long sequenceOffset() {
+        return sequenceOffset;
+    }
+
     public WaitScope scope() {
         return scope;
     }
