@@ -122,35 +122,34 @@ public final class Posix {
         return new IllegalStateException(t);
     }
 
-    /** open(2); returns fd or -errno. */
-    public static int open(String path, int flags, int mode) {
+    /** One libc call that returns -1 and sets errno on failure; gets a confined arena and the capture buffer. */
+    @FunctionalInterface
+    private interface ErrnoCall {
+        long apply(Arena arena, MemorySegment capture) throws Throwable;
+    }
+
+    /** Runs {@code c}: its result, or {@code -errno} when it returned -1 (errno is read only then). */
+    private static long call(ErrnoCall c) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment cap = captureBuffer(a);
-            int r = (int) OPEN.invokeExact(cap, a.allocateFrom(path), flags, mode);
-            return r >= 0 ? r : -errno(cap);
+            long r = c.apply(a, cap);
+            return r != -1 ? r : -errno(cap);
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /** open(2); returns fd or -errno. */
+    public static int open(String path, int flags, int mode) {
+        return (int) call((a, cap) -> (int) OPEN.invokeExact(cap, a.allocateFrom(path), flags, mode));
     }
 
     public static int close(int fd) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = captureBuffer(a);
-            int r = (int) CLOSE.invokeExact(cap, fd);
-            return r >= 0 ? r : -errno(cap);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call((a, cap) -> (int) CLOSE.invokeExact(cap, fd));
     }
 
     public static int fchmod(int fd, int mode) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = captureBuffer(a);
-            int r = (int) FCHMOD.invokeExact(cap, fd, mode);
-            return r >= 0 ? r : -errno(cap);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call((a, cap) -> (int) FCHMOD.invokeExact(cap, fd, mode));
     }
 
     /** What {@link #fstat} tells about an open file. */
@@ -196,43 +195,19 @@ public final class Posix {
 
     /** mmap(NULL, len, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0); returns the address or -errno. */
     public static long mmapShared(int fd, long len) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = captureBuffer(a);
-            long r = (long) MMAP.invokeExact(cap, 0L, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0L);
-            return r != -1L ? r : -errno(cap);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return call((a, cap) -> (long) MMAP.invokeExact(cap, 0L, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0L));
     }
 
     public static int munmap(long address, long len) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = captureBuffer(a);
-            int r = (int) MUNMAP.invokeExact(cap, address, len);
-            return r >= 0 ? r : -errno(cap);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call((a, cap) -> (int) MUNMAP.invokeExact(cap, address, len));
     }
 
     public static int link(String from, String to) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = captureBuffer(a);
-            int r = (int) LINK.invokeExact(cap, a.allocateFrom(from), a.allocateFrom(to));
-            return r >= 0 ? r : -errno(cap);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call((a, cap) -> (int) LINK.invokeExact(cap, a.allocateFrom(from), a.allocateFrom(to)));
     }
 
     public static int unlink(String path) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = captureBuffer(a);
-            int r = (int) UNLINK.invokeExact(cap, a.allocateFrom(path));
-            return r >= 0 ? r : -errno(cap);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+        return (int) call((a, cap) -> (int) UNLINK.invokeExact(cap, a.allocateFrom(path)));
     }
 
     /**
@@ -240,19 +215,15 @@ public final class Posix {
      * {@code F_OFD_SETLKW} (wait), write lock or unlock. Returns 0 or -errno ({@code -EAGAIN}: held elsewhere).
      */
     public static int ofdLock(int fd, boolean wait, boolean lock) {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = captureBuffer(a);
+        return (int) call((a, cap) -> {
             MemorySegment fl = a.allocate(FLOCK_SIZE, 8);
             fl.set(ValueLayout.JAVA_SHORT, 0, lock ? F_WRLCK : F_UNLCK);
             fl.set(ValueLayout.JAVA_SHORT, 2, (short) 0); // SEEK_SET
             fl.set(JAVA_LONG, 8, 0L);                      // l_start
             fl.set(JAVA_LONG, 16, 1L);                     // l_len: byte 0 only
             fl.set(JAVA_INT, 24, 0);                       // l_pid must be 0 for OFD locks
-            int r = (int) FCNTL.invokeExact(cap, fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, fl);
-            return r >= 0 ? r : -errno(cap);
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
+            return (int) FCNTL.invokeExact(cap, fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, fl);
+        });
     }
 
     public static int getpid() {
