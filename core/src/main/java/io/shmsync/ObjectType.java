@@ -6,11 +6,14 @@ public enum ObjectType {
     SEMAPHORE(1, 64),
     /** A robust, process-shared mutex laid out as glibc's {@code pthread_mutex_t} (docs/PROTOCOL.md §6). */
     MUTEX(2, 64),
+    /** A read-write semaphore: one 64-bit state word, phase-fair hand-off to readers (docs/PROTOCOL.md §7). */
+    RWSEM(3, 64),
     /** A semaphore whose permits come back when their process dies, SysV {@code SEM_UNDO} (docs/PROTOCOL.md §6.8). */
     UNDO_SEMAPHORE(5, 64);
 
     public static final int SEMAPHORE_VALUE = 1;
     public static final int MUTEX_VALUE = 2;
+    public static final int RWSEM_VALUE = 3;
     public static final int UNDO_SEMAPHORE_VALUE = 5;
 
     private final int code;
