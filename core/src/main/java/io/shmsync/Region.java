@@ -69,6 +69,9 @@ public final class Region implements AutoCloseable {
     private final Directory directory;
     /** The process table and this process's robust state for the region; null if the region has no table. */
     private final ProcessTable processTable;
+    /** One {@link RwSemaphore} instance per live object (holds are tracked per instance), by object offset. */
+    private final java.util.concurrent.ConcurrentHashMap<Long, RwSemaphore> rwSemaphores =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private Region(String name, Mapping mapping, Directory directory) {
         this.name = name;
@@ -377,6 +380,35 @@ public final class Region implements AutoCloseable {
         return new UndoSemaphore(mapping.segment(), e.offset(), guard, table);
     }
 
+    /**
+     * Gets the read-write semaphore {@code name}, creating it (free) if it does not exist: see
+     * {@link RwSemaphore} and docs/PROTOCOL.md §7. While the object lives, every call returns the same
+     * instance (read and write holds are tracked per instance and thread). Needs no process table.
+     *
+     * @throws ObjectTypeMismatchException if {@code name} is another type of object
+     * @throws RegionFullException if it must be created and the directory or the heap is full
+     * @throws java.io.UncheckedIOException wrapping an {@link InvalidRegionException} if its bytes are corrupt
+     * @throws IllegalArgumentException if the name is empty, longer than 40 UTF-8 bytes or has control characters
+     */
+    public RwSemaphore rwSemaphore(String name) {
+        Directory.checkName(name);
+        if (mapping.isClosed()) {
+            throw new IllegalStateException("region " + this.name + " is closed");
+        }
+        // A fresh object is all zero (state 0: free), which the allocator already wrote.
+        Directory.Entry e = directory.getOrCreate(name, ObjectType.RWSEM, ObjectType.RWSEM.minimumSize(), offset -> {
+        });
+        return rwSemaphores.compute(e.offset(), (offset, old) -> {
+            if (old != null && old.generation() == e.sequence()) {
+                return old;
+            }
+            Guard guard = Guard.of(mapping.scope(), mapping.segment(),
+                    directory.entryOffset(e.index()) + DirectoryEntryLayout.SEQUENCE_OFFSET, e.sequence(),
+                    "read-write semaphore \"" + e.name() + "\" in region " + this.name);
+            return new RwSemaphore(mapping.segment(), offset, guard, mapping.path());
+        });
+    }
+
     private ProcessTable robust() {
         if (processTable == null) {
             throw new IllegalStateException("region " + name + " has no process table (process_table_capacity 0), "
@@ -431,7 +463,9 @@ public final class Region implements AutoCloseable {
      * @return false if there was no such entry
      */
     public boolean remove(String name) {
-        return directory.remove(name);
+        boolean removed = directory.remove(name);
+        rwSemaphores.values().removeIf(RwSemaphore::isRemoved);
+        return removed;
     }
 
     /** A snapshot of the directory: objects and reserved names. */

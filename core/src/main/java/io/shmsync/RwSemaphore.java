@@ -1,0 +1,855 @@
+package io.shmsync;
+
+import io.shmsync.internal.futex.Futex;
+import io.shmsync.internal.sync.Guard;
+import io.shmsync.internal.sync.WaitNode;
+
+import java.io.UncheckedIOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReadWriteLock;
+
+import static io.shmsync.internal.sync.RwSemaphoreLayout.*;
+
+/**
+ * A read-write semaphore in shared memory: any number of readers or one writer, from any thread of any
+ * process (and C programs running {@code kernel-mirror/include/shmsync/rwsem.h} on the same bytes).
+ * Obtained with {@link Region#rwSemaphore(String)}.
+ *
+ * <pre>{@code
+ * try (Region region = Region.openOrCreate("prices", 1 << 20)) {
+ *     RwSemaphore rw = region.rwSemaphore("table");
+ *     rw.readLock().lock();
+ *     try {
+ *         readTable();
+ *     } finally {
+ *         rw.readLock().unlock();
+ *     }
+ * }
+ * }</pre>
+ *
+ * <p><b>Policy.</b> Writer-preferring, like Linux's rwsem: once a writer waits (in any process), readers that
+ * arrive queue behind it. Phase-fair hand-off: every write release hands the lock to <em>all</em> readers
+ * queued at that moment, before any other writer. Hence the bounds (docs/PROTOCOL.md §7.4): a reader that
+ * must wait gets in after at most one writer's critical section; a writer waits for the readers holding
+ * when it arrived and, for each writer that goes before it, at most the one read phase that writer handed
+ * off — never for a stream of newly arriving readers. Writers are not ordered among themselves (as
+ * {@link Mutex}). A writer that gives up (timeout, interrupt) never leaves readers queued behind it: if it
+ * was the last writer waiting, the readers it held back get in at once.
+ *
+ * <p><b>Ownership.</b> Holds belong to threads, as with {@link java.util.concurrent.locks.ReentrantReadWriteLock}:
+ * unlocking a lock the current thread does not hold throws {@link IllegalMonitorStateException}. Read holds
+ * are reentrant (a thread that holds one gets another at once, even while a writer waits: queueing behind
+ * a writer that waits for this very thread would deadlock), up to 65535 holds of all threads together.
+ * The write lock is not reentrant; taking the write lock while holding a read hold, or a read hold while
+ * holding the write lock, throws {@link IllegalMonitorStateException} instead of deadlocking: use
+ * {@link #tryUpgrade()} and {@link #downgrade()}. Ownership is tracked in this process, per
+ * {@code RwSemaphore} instance — {@link Region#rwSemaphore(String)} returns the same instance for the same
+ * object while it lives — at no cost in allocation after a thread's first read hold (a small per-thread
+ * table). A virtual thread may lock on one carrier and unlock on another.
+ *
+ * <p><b>Cost.</b> An uncontended read lock, read unlock, write lock or write unlock is one CAS on the state
+ * word: no system call, no allocation, no spinning. A release makes a {@code FUTEX_WAKE} only when the word
+ * shows waiters of the kind it must wake. Blocked platform threads sleep in {@code futex_waitv} (readers on
+ * the word's low half, writers on its high half); virtual threads park and never pin their carrier.
+ *
+ * <p><b>Memory consistency effects.</b> Actions before a write unlock (or {@link #downgrade()}) happen-before
+ * actions after any later read or write acquisition in any thread of any process; actions before a read
+ * unlock happen-before actions after a later write acquisition.
+ *
+ * <p><b>Failures.</b> As {@link Semaphore}: {@link ObjectRemovedException} once the object was removed (also
+ * to threads blocked on it); {@link RegionClosedException} to threads blocked when this process closes the
+ * region; {@link IllegalStateException} after the close. A state word that another process corrupted
+ * fails with an {@link UncheckedIOException} wrapping an {@link InvalidRegionException} naming it.
+ *
+ * <p><b>Not robust (yet).</b> A process that dies, or closes the region, while holding a read or write hold
+ * leaves it held for ever (docs/PROTOCOL.md §7.6). The protocol is docs/PROTOCOL.md §7.
+ */
+public final class RwSemaphore implements ReadWriteLock {
+    private static final VarHandle STATE = ValueLayout.JAVA_LONG.varHandle();
+    /** Timeouts beyond this are treated as "no timeout" (a deadline would overflow). */
+    private static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 4;
+    private static final ThreadLocal<ReadHolds> HOLDS = ThreadLocal.withInitial(ReadHolds::new);
+
+    private final MemorySegment segment;
+    private final long state;
+    private final long readWord;
+    private final long writeWord;
+    private final Guard guard;
+    private final Path file;
+    private final long sequence;
+    private final int generation;
+    private final ReadLock readLock = new ReadLock();
+    private final WriteLock writeLock = new WriteLock();
+    /** The thread of this process that holds the write lock through this instance; written only by it. */
+    private Thread writer;
+
+    RwSemaphore(MemorySegment segment, long offset, Guard guard, Path file) {
+        this.segment = segment;
+        this.state = offset + STATE_OFFSET;
+        this.readWord = segment.address() + offset + READ_WORD;
+        this.writeWord = segment.address() + offset + WRITE_WORD;
+        this.guard = guard;
+        this.file = file;
+        this.sequence = guard.sequenceOffset();
+        this.generation = guard.generation();
+        String bad = checkImage(segment, offset);
+        if (bad != null) {
+            throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
+        }
+    }
+
+    /** Checks flags, reserved bytes and the state invariants; returns "field: problem" or null. */
+    static String checkImage(MemorySegment s, long offset) {
+        int flags = s.get(ValueLayout.JAVA_INT, offset + FLAGS_OFFSET);
+        if (flags != 0) {
+            return "flags: 0x" + Integer.toHexString(flags) + ", must be 0 (robust read-write semaphores are not "
+                    + "implemented)";
+        }
+        long r = s.get(ValueLayout.JAVA_INT, offset + RESERVED_OFFSET);
+        for (long o = RESERVED_OFFSET + 4; o < LENGTH; o += 8) {
+            r |= s.get(ValueLayout.JAVA_LONG, offset + o);
+        }
+        if (r != 0) {
+            return "reserved: bytes " + RESERVED_OFFSET + ".." + (LENGTH - 1) + " must be zero";
+        }
+        long st = (long) STATE.getVolatile(s, offset + STATE_OFFSET);
+        String broken = broken(st);
+        return broken == null ? null : "state: 0x" + Long.toHexString(st) + ": " + broken;
+    }
+
+    /** Refuses to operate on a removed object: one plain load of the entry's sequence (PROTOCOL §1.4). */
+    private void checkGeneration() {
+        if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
+            guard.check(); // throws ObjectRemovedException
+        }
+    }
+
+    /** The lock that admits readers. */
+    @Override
+    public Lock readLock() {
+        return readLock;
+    }
+
+    /** The lock that admits one writer. */
+    @Override
+    public Lock writeLock() {
+        return writeLock;
+    }
+
+    // ------------------------------------------------------------------ read side
+
+    /** T1: take a read hold if no writer is present (or, for a nested hold, in any case): one CAS. */
+    private boolean tryRead(boolean nested) {
+        long s = (long) STATE.get(segment, state);
+        for (;;) {
+            if (!nested && (s & (PRESENT | WRITER)) != 0) {
+                return false; // WRITER implies PRESENT (I1); testing both sends a corrupt word to the slow path
+            }
+            if (readers(s) + rwait(s) >= MAX_READERS || (nested && (s & WRITER) != 0)) {
+                checkState(s);
+                throw tooMany("read holds and queued readers", MAX_READERS);
+            }
+            long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1);
+            if (w == s) {
+                return true;
+            }
+            s = w;
+        }
+    }
+
+    /** T2 and, when the wait fails, T3 (docs/PROTOCOL.md §7.3). */
+    private boolean readSlow(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+        WaitNode node = WaitNode.enter(guard);
+        boolean registered = false;
+        boolean acquired = false;
+        long phase = 0;
+        try {
+            long s = (long) STATE.getVolatile(segment, state);
+            for (;;) {
+                checkState(s);
+                if (readers(s) + rwait(s) >= MAX_READERS) {
+                    throw tooMany("read holds and queued readers", MAX_READERS);
+                }
+                long w;
+                if ((s & PRESENT) == 0) {
+                    w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1);
+                    if (w == s) {
+                        acquired = true;
+                        return true;
+                    }
+                } else {
+                    w = (long) STATE.compareAndExchange(segment, state, s, s + RW1);
+                    if (w == s) {
+                        registered = true;
+                        phase = s & PHASE;
+                        s += RW1;
+                        break;
+                    }
+                }
+                s = w;
+            }
+            for (;;) {
+                if ((s & PHASE) != phase) {
+                    acquired = true; // admitted by a write release (T8/T9); s was read with acquire
+                    return true;
+                }
+                if ((s & PRESENT) == 0) {
+                    long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s - RW1 + R1);
+                    if (w == s) {
+                        acquired = true;
+                        return true;
+                    }
+                    s = w;
+                    continue;
+                }
+                if (!node.await(segment, state + READ_WORD, (int) s, timed, deadline, interruptible)) {
+                    return false;
+                }
+                s = (long) STATE.getAcquire(segment, state);
+                checkState(s);
+            }
+        } finally {
+            if (registered && !acquired) {
+                readAbort(phase);
+            }
+            node.exit();
+        }
+    }
+
+    /** T3: a queued reader gives up; if it was admitted meanwhile, it gives the hold it was handed back. */
+    private void readAbort(long phase) {
+        if (guard.removed()) {
+            return; // the bytes may already belong to another object
+        }
+        long s = (long) STATE.getVolatile(segment, state);
+        for (;;) {
+            if ((s & PHASE) != phase) {
+                releaseRead();
+                return;
+            }
+            if (rwait(s) == 0) {
+                return; // corrupt: nothing to undo (the caller reports its own failure)
+            }
+            long w = (long) STATE.compareAndExchange(segment, state, s, s - RW1);
+            if (w == s) {
+                return;
+            }
+            s = w;
+        }
+    }
+
+    /** T4: one CAS; wakes a writer if this was the last read hold and writers wait. */
+    private void releaseRead() {
+        long s = (long) STATE.get(segment, state);
+        for (;;) {
+            if (readers(s) == 0) {
+                throw corrupt("state", String.format("0x%x has no read hold to release, but this thread held one: "
+                        + "another process overwrote it", s));
+            }
+            long w = (long) STATE.compareAndExchangeRelease(segment, state, s, s - R1);
+            if (w == s) {
+                break;
+            }
+            s = w;
+        }
+        if (readers(s) == 1 && wwait(s) != 0) {
+            Futex.wake(writeWord, 1, true);
+        }
+    }
+
+    // ------------------------------------------------------------------ write side
+
+    /** T5: one CAS from a free word (no writer, no read hold). */
+    private boolean tryWrite() {
+        long s = (long) STATE.get(segment, state);
+        for (;;) {
+            if ((s & WRITER) != 0 || readers(s) != 0) {
+                return false;
+            }
+            long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s | WRITER | PRESENT);
+            if (w == s) {
+                return true;
+            }
+            s = w;
+        }
+    }
+
+    /** T6 and, when the wait fails, T7. */
+    private boolean writeSlow(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+        WaitNode node = WaitNode.enter(guard);
+        boolean registered = false;
+        boolean acquired = false;
+        try {
+            long s = (long) STATE.getVolatile(segment, state);
+            for (;;) {
+                checkState(s);
+                if ((s & WRITER) == 0 && readers(s) == 0) {
+                    long n = (s | WRITER | PRESENT) - (registered ? WW1 : 0);
+                    long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, n);
+                    if (w == s) {
+                        acquired = true;
+                        return true;
+                    }
+                    s = w;
+                    continue;
+                }
+                if (!registered) {
+                    if (wwait(s) >= MAX_WAITING_WRITERS) {
+                        throw tooMany("queued writers", MAX_WAITING_WRITERS);
+                    }
+                    long n = (s + WW1) | PRESENT;
+                    long w = (long) STATE.compareAndExchange(segment, state, s, n);
+                    if (w == s) {
+                        registered = true;
+                        s = n;
+                    } else {
+                        s = w;
+                    }
+                    continue;
+                }
+                if (!node.await(segment, state + WRITE_WORD, (int) (s >>> 32), timed, deadline, interruptible)) {
+                    return false;
+                }
+                s = (long) STATE.getVolatile(segment, state);
+            }
+        } finally {
+            if (registered && !acquired) {
+                writeAbort();
+            }
+            node.exit();
+        }
+    }
+
+    /**
+     * T7: a queued writer gives up. If it was the last writer present, the readers queued behind it get in;
+     * if the lock is free and writers remain, the wake-up it may have consumed is passed on.
+     */
+    private void writeAbort() {
+        if (guard.removed()) {
+            return;
+        }
+        long s = (long) STATE.getVolatile(segment, state);
+        long n;
+        for (;;) {
+            if (wwait(s) == 0) {
+                return; // corrupt: nothing to undo
+            }
+            n = s - WW1;
+            if (wwait(n) == 0 && (s & WRITER) == 0) {
+                n &= ~PRESENT;
+            }
+            long w = (long) STATE.compareAndExchange(segment, state, s, n);
+            if (w == s) {
+                break;
+            }
+            s = w;
+        }
+        if ((s & PRESENT) != 0 && (n & PRESENT) == 0 && rwait(n) != 0) {
+            Futex.wake(readWord, Integer.MAX_VALUE, true);
+        }
+        if ((n & WRITER) == 0 && readers(n) == 0 && wwait(n) != 0) {
+            Futex.wake(writeWord, 1, true);
+        }
+    }
+
+    /**
+     * T8 (and T9 with {@code downgrade}): clear WRITER, hand the lock to every queued reader, wake them, or
+     * else one writer. Returns the replaced state.
+     */
+    private long releaseWrite(boolean downgrade) {
+        long s = (long) STATE.get(segment, state);
+        long n;
+        for (;;) {
+            if ((s & WRITER) == 0 || broken(s) != null) {
+                throw corrupt("state", String.format("0x%x while this thread held the write lock%s: another process "
+                        + "overwrote it", s, broken(s) == null ? "" : " (" + broken(s) + ")"));
+            }
+            int rw = rwait(s);
+            n = s & ~WRITER;
+            if (rw != 0) {
+                n = (n - rw * RW1 + rw * R1) ^ PHASE;
+            }
+            if (downgrade) {
+                n += R1;
+            }
+            n = wwait(s) != 0 ? n | PRESENT : n & ~PRESENT;
+            long w = (long) STATE.compareAndExchangeRelease(segment, state, s, n);
+            if (w == s) {
+                break;
+            }
+            s = w;
+        }
+        if (rwait(s) != 0) {
+            Futex.wake(readWord, Integer.MAX_VALUE, true);
+        } else if (!downgrade && wwait(s) != 0) {
+            Futex.wake(writeWord, 1, true);
+        }
+        return s;
+    }
+
+    // ------------------------------------------------------------------ downgrade, upgrade
+
+    /**
+     * Atomically turns the current thread's write lock into a read hold (T9): no writer can get in between,
+     * and every reader queued at this moment is admitted too (the writer's turn is over). Never blocks.
+     *
+     * <p>Memory effects as a write unlock followed by a read acquisition by this thread.
+     *
+     * @throws IllegalMonitorStateException if the current thread does not hold the write lock
+     */
+    public void downgrade() {
+        Thread me = Thread.currentThread();
+        if (writer != me) {
+            throw new IllegalMonitorStateException(guard.description() + ": downgrade() without the write lock ("
+                    + me + ")");
+        }
+        ReadHolds h = HOLDS.get();
+        writer = null;
+        checkRemovedWhileHeld("write lock");
+        releaseWrite(true);
+        h.add(this, h.indexOf(this));
+    }
+
+    /**
+     * Turns the current thread's read hold into the write lock, atomically, if it is the only read hold of
+     * any thread in any process and no writer holds the lock (T10); otherwise changes nothing. Never blocks:
+     * a blocking upgrade would deadlock two threads upgrading at once, each waiting for the other's read
+     * hold. A writer that is queued does not stop the upgrade (writers are not ordered among themselves).
+     *
+     * <p>Memory effects as a read unlock followed by a write acquisition.
+     *
+     * @return true if the thread now holds the write lock and no read hold
+     * @throws IllegalMonitorStateException if the current thread holds no read hold, or more than one
+     */
+    public boolean tryUpgrade() {
+        ReadHolds h = HOLDS.get();
+        int i = h.indexOf(this);
+        if (i < 0) {
+            throw new IllegalMonitorStateException(guard.description() + ": tryUpgrade() without a read hold ("
+                    + Thread.currentThread() + ")");
+        }
+        if (h.counts[i] != 1) {
+            throw new IllegalMonitorStateException(guard.description() + ": tryUpgrade() with " + h.counts[i]
+                    + " nested read holds; release all but one first");
+        }
+        checkGeneration();
+        long s = (long) STATE.get(segment, state);
+        for (;;) {
+            if (readers(s) != 1 || (s & WRITER) != 0) {
+                return false;
+            }
+            long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, (s - R1) | WRITER | PRESENT);
+            if (w == s) {
+                break;
+            }
+            s = w;
+        }
+        h.remove(i);
+        writer = Thread.currentThread();
+        return true;
+    }
+
+    // ------------------------------------------------------------------ introspection
+
+    /** Whether some thread of some process holds the write lock (a snapshot). */
+    public boolean isWriteLocked() {
+        checkGeneration();
+        return ((long) STATE.getVolatile(segment, state) & WRITER) != 0;
+    }
+
+    /** Whether the current thread holds the write lock. */
+    public boolean isWriteLockedByCurrentThread() {
+        return writer == Thread.currentThread();
+    }
+
+    /** The number of read holds of all threads of all processes (a snapshot). */
+    public int getReadLockCount() {
+        checkGeneration();
+        return readers((long) STATE.getVolatile(segment, state));
+    }
+
+    /** The number of read holds the current thread has on this object (through this instance). */
+    public int getReadHoldCount() {
+        ReadHolds h = HOLDS.get();
+        int i = h.indexOf(this);
+        return i < 0 ? 0 : h.counts[i];
+    }
+
+    /**
+     * Whether threads of any process are queued (registered as waiting). An estimate, as with
+     * {@link Semaphore#hasQueuedThreads()}: a process killed while queued stays counted.
+     */
+    public boolean hasQueuedThreads() {
+        return getQueueLength() > 0;
+    }
+
+    /** Queued readers plus queued writers, of all processes (a snapshot). */
+    public int getQueueLength() {
+        checkGeneration();
+        long s = (long) STATE.getVolatile(segment, state);
+        return rwait(s) + wwait(s);
+    }
+
+    /** Queued readers of all processes (a snapshot). */
+    public int getQueuedReaderCount() {
+        checkGeneration();
+        return rwait((long) STATE.getVolatile(segment, state));
+    }
+
+    /** Queued writers of all processes (a snapshot). */
+    public int getQueuedWriterCount() {
+        checkGeneration();
+        return wwait((long) STATE.getVolatile(segment, state));
+    }
+
+    /** The object's generation in its region's directory. */
+    public int generation() {
+        return generation;
+    }
+
+    /** Whether the object was removed from its region (or replaced). */
+    boolean isRemoved() {
+        return guard.removed();
+    }
+
+    /** The raw state word (for tests and diagnostics). */
+    long stateWord() {
+        return (long) STATE.getVolatile(segment, state);
+    }
+
+    @Override
+    public String toString() {
+        String st;
+        try {
+            long s = (long) STATE.getVolatile(segment, state);
+            st = "Write locks = " + ((s & WRITER) != 0 ? 1 : 0) + ", Read locks = " + readers(s)
+                    + ", queued readers = " + rwait(s) + ", queued writers = " + wwait(s)
+                    + (guard.removed() ? ", REMOVED" : "");
+        } catch (IllegalStateException closed) {
+            st = "closed";
+        }
+        return "RwSemaphore[" + guard.description() + ", " + st + "]";
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private void checkState(long s) {
+        String b = broken(s);
+        if (b != null) {
+            throw corrupt("state", String.format("0x%x: %s (another process overwrote it)", s, b));
+        }
+    }
+
+    private void checkRemovedWhileHeld(String what) {
+        if (guard.removed()) {
+            throw new ObjectRemovedException(guard.description() + " was removed from its region while this thread "
+                    + "held its " + what + "; the thread no longer holds it, and its memory was left alone");
+        }
+    }
+
+    private IllegalStateException tooMany(String what, int max) {
+        return new IllegalStateException(guard.description() + ": too many " + what + " (at most " + max + ")");
+    }
+
+    private UncheckedIOException corrupt(String field, String problem) {
+        return new UncheckedIOException(new InvalidRegionException(file, guard.description() + " " + field, problem));
+    }
+
+    private static long deadline(long nanos) {
+        return nanos < MAX_TIMEOUT_NANOS ? System.nanoTime() + nanos : 0L;
+    }
+
+    /**
+     * The read holds of one thread: a few (object, count) pairs, scanned linearly. Allocated once per
+     * thread; grows only when a thread holds more distinct read-write semaphores at once than it has room for.
+     */
+    private static final class ReadHolds {
+        RwSemaphore[] keys = new RwSemaphore[4];
+        int[] counts = new int[4];
+
+        int indexOf(RwSemaphore r) {
+            RwSemaphore[] k = keys;
+            for (int i = 0; i < k.length; i++) {
+                if (k[i] == r) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        void add(RwSemaphore r, int i) {
+            if (i >= 0) {
+                counts[i]++;
+                return;
+            }
+            RwSemaphore[] k = keys;
+            for (int j = 0; j < k.length; j++) {
+                if (k[j] == null) {
+                    k[j] = r;
+                    counts[j] = 1;
+                    return;
+                }
+            }
+            int n = k.length;
+            keys = java.util.Arrays.copyOf(k, n * 2);
+            counts = java.util.Arrays.copyOf(counts, n * 2);
+            keys[n] = r;
+            counts[n] = 1;
+        }
+
+        void remove(int i) {
+            if (--counts[i] == 0) {
+                keys[i] = null;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ the two locks
+
+    /**
+     * The read side. {@link #lock()} and {@link #lockInterruptibly()} block while a writer holds the lock
+     * or waits for it (unless the thread already holds a read hold); {@link #tryLock()} never blocks and
+     * never makes a system call.
+     */
+    private final class ReadLock implements Lock {
+        /**
+         * Takes a read hold, blocking while a writer holds or waits. If interrupted while waiting, keeps
+         * waiting and sets the interrupt status again on return.
+         *
+         * @throws IllegalMonitorStateException if the current thread holds the write lock
+         * @throws IllegalStateException if 65535 read holds and queued readers exist already
+         */
+        @Override
+        public void lock() {
+            try {
+                acquire(false, false, 0L);
+            } catch (InterruptedException impossible) {
+                throw new AssertionError(impossible);
+            }
+        }
+
+        /**
+         * As {@link #lock()}, but an interrupt (on entry or while waiting) ends the wait with
+         * {@link InterruptedException}: the status is cleared, and the thread holds no new read hold — also
+         * if a writer's release had just handed it one (it is given back).
+         */
+        @Override
+        public void lockInterruptibly() throws InterruptedException {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            acquire(true, false, 0L);
+        }
+
+        /** Takes a read hold if no writer holds or waits (or the thread already has one). Never blocks. */
+        @Override
+        public boolean tryLock() {
+            ReadHolds h = HOLDS.get();
+            int i = h.indexOf(RwSemaphore.this);
+            checkWriter();
+            checkGeneration();
+            if (tryRead(i >= 0)) {
+                h.add(RwSemaphore.this, i);
+                return true;
+            }
+            return false;
+        }
+
+        /**
+         * Takes a read hold if one can be had within the timeout ({@code CLOCK_MONOTONIC}) and the thread is
+         * not interrupted; a timeout of zero or less does not block.
+         *
+         * @return false if the timeout elapsed first (the thread holds no new read hold and is not queued)
+         */
+        @Override
+        public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+            long nanos = unit.toNanos(time);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            if (nanos <= 0) {
+                return tryLock();
+            }
+            return acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos));
+        }
+
+        private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+            ReadHolds h = HOLDS.get();
+            int i = h.indexOf(RwSemaphore.this);
+            checkWriter();
+            checkGeneration();
+            if (!tryRead(i >= 0) && !readSlow(interruptible, timed, deadline)) {
+                return false;
+            }
+            h.add(RwSemaphore.this, i);
+            return true;
+        }
+
+        private void checkWriter() {
+            if (writer == Thread.currentThread()) {
+                throw new IllegalMonitorStateException(guard.description() + ": the current thread holds the write "
+                        + "lock; a read hold would wait for itself (use downgrade())");
+            }
+        }
+
+        /**
+         * Releases one read hold of the current thread (T4); wakes a writer if it was the last hold of all and
+         * a writer waits. Never blocks.
+         *
+         * @throws IllegalMonitorStateException if the current thread holds no read hold
+         * @throws ObjectRemovedException if the object was removed meanwhile (the hold is forgotten, the
+         *                                memory left alone)
+         */
+        @Override
+        public void unlock() {
+            ReadHolds h = HOLDS.get();
+            int i = h.indexOf(RwSemaphore.this);
+            if (i < 0) {
+                throw new IllegalMonitorStateException(guard.description() + ": the current thread ("
+                        + Thread.currentThread() + ") holds no read hold");
+            }
+            h.remove(i);
+            checkRemovedWhileHeld("read hold");
+            releaseRead();
+        }
+
+        /** Not supported. */
+        @Override
+        public Condition newCondition() {
+            throw new UnsupportedOperationException("read holds have no conditions");
+        }
+
+        @Override
+        public String toString() {
+            return "ReadLock[" + RwSemaphore.this + "]";
+        }
+    }
+
+    /**
+     * The write side. {@link #lock()} blocks while any read hold or another writer exists; while it waits,
+     * new readers queue behind it. Not reentrant.
+     */
+    private final class WriteLock implements Lock {
+        /**
+         * Takes the write lock, blocking until no read hold and no other writer exists. If interrupted while
+         * waiting, keeps waiting and sets the interrupt status again on return.
+         *
+         * @throws IllegalMonitorStateException if the current thread holds the write lock already, or a
+         *                                      read hold (that would wait for itself: use {@link #tryUpgrade()})
+         */
+        @Override
+        public void lock() {
+            try {
+                acquire(false, false, 0L);
+            } catch (InterruptedException impossible) {
+                throw new AssertionError(impossible);
+            }
+        }
+
+        /**
+         * As {@link #lock()}, but an interrupt (on entry or while waiting) ends the wait with
+         * {@link InterruptedException}: the thread is no longer queued, and if it was the last writer
+         * waiting, the readers queued behind it get in.
+         */
+        @Override
+        public void lockInterruptibly() throws InterruptedException {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            acquire(true, false, 0L);
+        }
+
+        /**
+         * Takes the write lock if no read hold and no writer exists at the time of the call (queued writers
+         * or readers do not stop it). Never blocks, never makes a system call.
+         *
+         * @throws IllegalMonitorStateException if the current thread holds the write lock already
+         */
+        @Override
+        public boolean tryLock() {
+            checkNotWriter();
+            checkGeneration();
+            if (tryWrite()) {
+                writer = Thread.currentThread();
+                return true;
+            }
+            return false;
+        }
+
+        /**
+         * Takes the write lock if it can be had within the timeout ({@code CLOCK_MONOTONIC}) and the thread
+         * is not interrupted; a timeout of zero or less does not block.
+         *
+         * @return false if the timeout elapsed first: the thread is no longer queued, and if it was the last
+         *         writer waiting, the readers queued behind it get in
+         */
+        @Override
+        public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+            long nanos = unit.toNanos(time);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            if (nanos <= 0) {
+                return tryLock();
+            }
+            return acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos));
+        }
+
+        private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+            checkNotWriter();
+            if (HOLDS.get().indexOf(RwSemaphore.this) >= 0) {
+                throw new IllegalMonitorStateException(guard.description() + ": the current thread holds a read "
+                        + "hold; waiting for the write lock would wait for itself (use tryUpgrade())");
+            }
+            checkGeneration();
+            if (!tryWrite() && !writeSlow(interruptible, timed, deadline)) {
+                return false;
+            }
+            writer = Thread.currentThread();
+            return true;
+        }
+
+        private void checkNotWriter() {
+            if (writer == Thread.currentThread()) {
+                throw new IllegalMonitorStateException(guard.description() + " is write-locked by the current thread "
+                        + "already; the write lock is not reentrant");
+            }
+        }
+
+        /**
+         * Releases the write lock (T8): hands it to every reader queued now (they all get in) or, if none,
+         * wakes one queued writer. Never blocks.
+         *
+         * @throws IllegalMonitorStateException if the current thread does not hold the write lock
+         * @throws ObjectRemovedException if the object was removed meanwhile (the memory is left alone)
+         */
+        @Override
+        public void unlock() {
+            Thread me = Thread.currentThread();
+            if (writer != me) {
+                throw new IllegalMonitorStateException(guard.description() + ": the current thread (" + me
+                        + ") does not hold the write lock");
+            }
+            writer = null;
+            checkRemovedWhileHeld("write lock");
+            releaseWrite(false);
+        }
+
+        /** Not supported. */
+        @Override
+        public Condition newCondition() {
+            throw new UnsupportedOperationException("shmsync read-write semaphores have no conditions yet");
+        }
+
+        @Override
+        public String toString() {
+            return "WriteLock[" + RwSemaphore.this + "]";
+        }
+    }
+}
