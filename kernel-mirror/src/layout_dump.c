@@ -65,6 +65,7 @@ int main(void)
 
 	CONST(ObjectType, SEMAPHORE, SHMSYNC_TYPE_SEMAPHORE);
 	CONST(ObjectType, MUTEX, SHMSYNC_TYPE_MUTEX);
+	CONST(ObjectType, RWSEM, SHMSYNC_TYPE_RWSEM);
 
 	FIELD(SemaphoreLayout, shmsync_sem, data);
 	FIELD(SemaphoreLayout, shmsync_sem, private);
@@ -76,5 +77,21 @@ int main(void)
 	CONST(SemaphoreLayout, SEM_VALUE_MAX, SHMSYNC_SEM_VALUE_MAX);
 	CONST(SemaphoreLayout, NWAITERS_SHIFT, SHMSYNC_NWAITERS_SHIFT);
 	CONST(SemaphoreLayout, FUTEX_SHARED, SHMSYNC_FUTEX_SHARED);
+
+	FIELD(RwSemaphoreLayout, shmsync_rwsem, state);
+	FIELD(RwSemaphoreLayout, shmsync_rwsem, flags);
+	FIELD(RwSemaphoreLayout, shmsync_rwsem, reserved);
+	CONST(RwSemaphoreLayout, LENGTH, sizeof(struct shmsync_rwsem));
+	CONST(RwSemaphoreLayout, PRESENT, SHMSYNC_RWSEM_PRESENT);
+	CONST(RwSemaphoreLayout, PHASE, SHMSYNC_RWSEM_PHASE);
+	CONST(RwSemaphoreLayout, RWAIT_SHIFT, SHMSYNC_RWSEM_RWAIT_SHIFT);
+	CONST(RwSemaphoreLayout, READERS_SHIFT, SHMSYNC_RWSEM_READERS_SHIFT);
+	CONST(RwSemaphoreLayout, WWAIT_SHIFT, SHMSYNC_RWSEM_WWAIT_SHIFT);
+	CONST(RwSemaphoreLayout, WRITER_SHIFT, SHMSYNC_RWSEM_WRITER_SHIFT);
+	CONST(RwSemaphoreLayout, MAX_READERS, SHMSYNC_RWSEM_MAX_READERS);
+	CONST(RwSemaphoreLayout, MAX_WAITING_WRITERS,
+	      SHMSYNC_RWSEM_MAX_WAITING_WRITERS);
+	CONST(RwSemaphoreLayout, READ_WORD, SHMSYNC_RWSEM_READ_WORD);
+	CONST(RwSemaphoreLayout, WRITE_WORD, SHMSYNC_RWSEM_WRITE_WORD);
 	return ferror(stdout) ? 2 : 0;
 }

@@ -88,6 +88,7 @@ struct shmsync_dir_entry {
 #define SHMSYNC_TYPE_SEMAPHORE		1
 #define SHMSYNC_TYPE_MUTEX		2	/* robust mutex (section 6), 64 bytes */
 #define SHMSYNC_MUTEX_LENGTH		64
+#define SHMSYNC_TYPE_RWSEM		3	/* read-write semaphore (section 7) */
 
 /* -------------------------------------------------------------------------
  * 3.1 Semaphore (SemaphoreLayout): glibc's x86_64/aarch64 struct new_sem in
@@ -114,6 +115,45 @@ struct shmsync_sem {
 /* The futex word is the low (value) half of data: offset 0 on little-endian. */
 #define SHMSYNC_SEM_FUTEX_OFFSET	0
 
+/* -------------------------------------------------------------------------
+ * 7.1 Read-write semaphore (RwSemaphoreLayout). The state word, as the
+ * table at the top of Linux's kernel/locking/rwsem.c:
+ *
+ *   bit   0     PRESENT  a writer holds or waits (= WRITER || WWAIT > 0)
+ *   bit   1     PHASE    toggled by each write release that hands the lock
+ *                        to the queued readers
+ *   bits  2-15  zero
+ *   bits 16-31  RWAIT    queued readers
+ *   bits 32-47  READERS  read holds
+ *   bits 48-62  WWAIT    queued writers
+ *   bit  63     WRITER   a writer holds
+ *
+ * Bits 0-31 (byte 0) are the readers' futex word, bits 32-63 (byte 4) the
+ * writers'.
+ */
+struct shmsync_rwsem {
+	__u64 state;
+	__u32 flags;			/* 0 (bit 0 reserved: robust) */
+	__u8 reserved[52];		/* zero */
+};
+
+#define SHMSYNC_RWSEM_LENGTH		64
+#define SHMSYNC_RWSEM_PRESENT		0x1ULL
+#define SHMSYNC_RWSEM_PHASE		0x2ULL
+#define SHMSYNC_RWSEM_RWAIT_SHIFT	16
+#define SHMSYNC_RWSEM_READERS_SHIFT	32
+#define SHMSYNC_RWSEM_WWAIT_SHIFT	48
+#define SHMSYNC_RWSEM_WRITER_SHIFT	63
+#define SHMSYNC_RWSEM_RW1		(1ULL << SHMSYNC_RWSEM_RWAIT_SHIFT)
+#define SHMSYNC_RWSEM_R1		(1ULL << SHMSYNC_RWSEM_READERS_SHIFT)
+#define SHMSYNC_RWSEM_WW1		(1ULL << SHMSYNC_RWSEM_WWAIT_SHIFT)
+#define SHMSYNC_RWSEM_WRITER		(1ULL << SHMSYNC_RWSEM_WRITER_SHIFT)
+#define SHMSYNC_RWSEM_ZERO_BITS		0xFFFCULL
+#define SHMSYNC_RWSEM_MAX_READERS	65535
+#define SHMSYNC_RWSEM_MAX_WAITING_WRITERS 32767
+#define SHMSYNC_RWSEM_READ_WORD		0	/* byte of the readers' futex word */
+#define SHMSYNC_RWSEM_WRITE_WORD	4	/* byte of the writers' futex word */
+
 /* Minimum object size per type (the validation of docs/PROTOCOL.md 1.2). */
 static inline __u64 shmsync_type_min_size(unsigned int type)
 {
@@ -122,6 +162,8 @@ static inline __u64 shmsync_type_min_size(unsigned int type)
 		return SHMSYNC_SEM_LENGTH;
 	case SHMSYNC_TYPE_MUTEX:
 		return SHMSYNC_MUTEX_LENGTH;
+	case SHMSYNC_TYPE_RWSEM:
+		return SHMSYNC_RWSEM_LENGTH;
 	default:
 		return 0;
 	}
@@ -178,6 +220,14 @@ _Static_assert(sizeof(struct shmsync_sem) == SHMSYNC_SEM_LENGTH,
 	       "semaphore size");
 _Static_assert(offsetof(struct shmsync_sem, reserved) == SHMSYNC_SEM_T_LENGTH,
 	       "sem_t part of a semaphore");
+SHMSYNC_ASSERT_FIELD(shmsync_rwsem, state, 0, 8);
+SHMSYNC_ASSERT_FIELD(shmsync_rwsem, flags, 8, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_rwsem, reserved, 12, 52);
+_Static_assert(sizeof(struct shmsync_rwsem) == SHMSYNC_RWSEM_LENGTH,
+	       "rwsem size");
+_Static_assert(SHMSYNC_RWSEM_MAX_READERS == 0xFFFF &&
+	       SHMSYNC_RWSEM_MAX_WAITING_WRITERS == 0x7FFF,
+	       "rwsem count fields");
 _Static_assert(SHMSYNC_HEADER_LENGTH % SHMSYNC_ALIGNMENT == 0 &&
 	       SHMSYNC_ENTRY_LENGTH == SHMSYNC_ALIGNMENT,
 	       "directory is cache-line aligned");

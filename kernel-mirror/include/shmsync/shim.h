@@ -17,6 +17,14 @@
  *   shmsync_futex_wait()      sleep while the word equals expected; 0 means
  *                             "look again", a negative errno ends the down
  *   SHMSYNC_LOAD_ONCE(), SHMSYNC_LOAD_ACQUIRE(), shmsync_rmb()
+ *
+ * and, for the read-write semaphore (rwsem.h, PROTOCOL.md 7):
+ *   struct shmsync_rwref      where one rwsem's state word and futex calls go
+ *   shmsync_load64_acquire()  acquire 64-bit load
+ *   shmsync_rw_futex_wake()   non-private FUTEX_WAKE of n waiters on one
+ *                             32-bit half of the state word (byte 0 or 4)
+ *   shmsync_rw_futex_wait()   sleep while that half equals expected; return
+ *                             values as shmsync_futex_wait()
  */
 #ifndef SHMSYNC_SHIM_H
 #define SHMSYNC_SHIM_H
@@ -87,6 +95,29 @@ static inline u64 shmsync_fetch_add64(u64 *p, u64 delta)
 int shmsync_futex_wake(struct shmsync_semref *s, int n);
 int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
 		       const struct shmsync_wait *w);
+
+struct shmsync_rwsem_handle;
+
+/*
+ * A read-write semaphore as the kernel sees it: state in the vmap'ed view
+ * (atomics), uaddr the same word in the module's mm (futex key of byte 0;
+ * the writers' half is uaddr + 1), h the handle, NULL only for tests.
+ */
+struct shmsync_rwref {
+	u64 *state;
+	u32 __user *uaddr;
+	struct shmsync_rwsem_handle *h;
+};
+
+static inline u64 shmsync_load64_acquire(const u64 *p)
+{
+	return (u64)atomic64_read_acquire((const atomic64_t *)p);
+}
+
+/* To be provided by the module with the rwsem API (word: 0 or 4). */
+int shmsync_rw_futex_wake(struct shmsync_rwref *r, unsigned int word, int n);
+int shmsync_rw_futex_wait(struct shmsync_rwref *r, unsigned int word,
+			  u32 expected, const struct shmsync_wait *w);
 
 #define SHMSYNC_LOAD_ONCE(x)		READ_ONCE(x)
 /* seqlock reader (region.h): acquire on the first sequence load ... */
@@ -169,6 +200,53 @@ static inline int shmsync_futex_wait(struct shmsync_semref *s, __u32 expected,
 			 expected, ts, NULL, FUTEX_BITSET_MATCH_ANY);
 
 	if (r == 0)
+		return 0;
+	switch (errno) {
+	case EAGAIN:
+		return 0;
+	case EINTR:
+		return w && w->interruptible ? -EINTR : 0;
+	default:
+		return -errno;	/* ETIMEDOUT, EFAULT (truncated region) */
+	}
+}
+
+/* In user space the rwsem's atomics and futex calls use the same address. */
+struct shmsync_rwref {
+	__u64 *state;
+};
+
+static inline __u64 shmsync_load64_acquire(const __u64 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static inline __u32 *shmsync_rw_futex_word(struct shmsync_rwref *r,
+					   unsigned int word)
+{
+	return (__u32 *)((char *)r->state + word);
+}
+
+static inline int shmsync_rw_futex_wake(struct shmsync_rwref *r,
+					unsigned int word, int n)
+{
+	long ret = syscall(SYS_futex, shmsync_rw_futex_word(r, word),
+			   FUTEX_WAKE, n, NULL, NULL, 0);
+
+	return ret < 0 ? -errno : (int)ret;
+}
+
+static inline int shmsync_rw_futex_wait(struct shmsync_rwref *r,
+					unsigned int word, __u32 expected,
+					const struct shmsync_wait *w)
+{
+	const struct timespec *ts = w && w->deadline.tv_sec >= 0 ?
+				    &w->deadline : NULL;
+	long ret = syscall(SYS_futex, shmsync_rw_futex_word(r, word),
+			   FUTEX_WAIT_BITSET, expected, ts, NULL,
+			   FUTEX_BITSET_MATCH_ANY);
+
+	if (ret == 0)
 		return 0;
 	switch (errno) {
 	case EAGAIN:
