@@ -647,7 +647,12 @@ public final class RwSemaphore implements ReadWriteLock {
             acquire(true, false, 0L);
         }
 
-        /** Takes a read hold if no writer holds or waits (or the thread already has one). Never blocks. */
+        /**
+         * Takes a read hold if no writer holds or waits (or the thread already has one). Never blocks, never
+         * makes a system call.
+         *
+         * @throws IllegalMonitorStateException if the current thread holds the write lock
+         */
         @Override
         public boolean tryLock() {
             ReadHolds h = HOLDS.get();
