@@ -68,7 +68,10 @@ import static io.shmsync.internal.sync.RwSemaphoreLayout.*;
  * fails with an {@link UncheckedIOException} wrapping an {@link InvalidRegionException} naming it.
  *
  * <p><b>Not robust (yet).</b> A process that dies, or closes the region, while holding a read or write hold
- * leaves it held for ever (docs/PROTOCOL.md §7.6). The protocol is docs/PROTOCOL.md §7.
+ * leaves it held for ever; a process that dies while one of its threads is queued blocks the object too (a
+ * dead queued writer keeps later readers out, a dead queued reader is handed a hold nobody gives back):
+ * docs/PROTOCOL.md §7.6. Closing the region deregisters this process's queued threads cleanly. The
+ * protocol is docs/PROTOCOL.md §7.
  */
 public final class RwSemaphore implements ReadWriteLock {
     private static final VarHandle STATE = ValueLayout.JAVA_LONG.varHandle();
