@@ -700,6 +700,55 @@ class RwSemaphoreTest {
         assertFree(rw, rw.toString());
     }
 
+    /**
+     * Many more blocked virtual threads than carriers (readers and writers, blocking lock()): they park, the
+     * multiplexer watches both halves of the word, and all finish — a virtual thread asleep in a futex
+     * syscall would pin its carrier and stall the rest.
+     */
+    @Test
+    @Timeout(120)
+    void manyVirtualThreadsBlockWithoutPinning() throws Exception {
+        RwSemaphore rw = region().rwSemaphore("rw");
+        long[] counters = new long[2];
+        AtomicInteger violations = new AtomicInteger();
+        rw.writeLock().lock(); // everyone blocks first
+        List<Thread> threads = new ArrayList<>();
+        CountDownLatch started = new CountDownLatch(200);
+        for (int t = 0; t < 200; t++) {
+            boolean reader = t % 3 != 0;
+            threads.add(Thread.ofVirtual().start(() -> {
+                started.countDown();
+                for (int i = 0; i < 20; i++) {
+                    Lock l = reader ? rw.readLock() : rw.writeLock();
+                    l.lock();
+                    try {
+                        if (reader) {
+                            if (counters[0] != counters[1]) {
+                                violations.incrementAndGet();
+                            }
+                        } else {
+                            counters[0]++;
+                            Thread.yield();
+                            counters[1]++;
+                        }
+                    } finally {
+                        l.unlock();
+                    }
+                }
+            }));
+        }
+        started.await();
+        Await.until(() -> rw.getQueueLength() > 100, rw::toString);
+        rw.writeLock().unlock();
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertEquals(0, violations.get());
+        assertEquals(67L * 20, counters[0]);
+        assertEquals(counters[0], counters[1]);
+        assertFree(rw);
+    }
+
     // ------------------------------------------------------------------ corrupt bytes
 
     private static MemorySegment raw(Region r, Arena arena) throws Exception {
