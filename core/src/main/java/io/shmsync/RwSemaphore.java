@@ -91,6 +91,14 @@ public final class RwSemaphore implements ReadWriteLock {
     private final WriteLock writeLock = new WriteLock();
     /** The thread of this process that holds the write lock through this instance; written only by it. */
     private Thread writer;
+    /**
+     * The thread whose fast-path read hold took READERS from 0 to 1 (in all processes), while it holds, and
+     * its number of holds: a single reader's lock and unlock need no thread-local lookup (the idea of
+     * {@code ReentrantReadWriteLock}'s firstReader). Written only by that thread, and set to null before the
+     * release CAS that lets another thread become first; other threads' holds are in {@link #HOLDS}.
+     */
+    private Thread firstReader;
+    private int firstReaderHolds;
 
     RwSemaphore(MemorySegment segment, long offset, Guard guard, Path file) {
         this.segment = segment;
@@ -147,12 +155,17 @@ public final class RwSemaphore implements ReadWriteLock {
 
     // ------------------------------------------------------------------ read side
 
+    private static final int FAILED = 0;
+    /** Acquired, and READERS was 0 before: the thread may become {@link #firstReader}. */
+    private static final int FIRST = 1;
+    private static final int ACQUIRED = 2;
+
     /** T1: take a read hold if no writer is present (or, for a nested hold, in any case): one CAS. */
-    private boolean tryRead(boolean nested) {
+    private int tryRead(boolean nested) {
         long s = (long) STATE.get(segment, state);
         for (;;) {
             if (!nested && (s & (PRESENT | WRITER)) != 0) {
-                return false; // WRITER implies PRESENT (I1); testing both sends a corrupt word to the slow path
+                return FAILED; // WRITER implies PRESENT (I1); testing both sends a corrupt word to the slow path
             }
             if (readers(s) + rwait(s) >= MAX_READERS || (nested && (s & WRITER) != 0)) {
                 checkState(s);
@@ -160,10 +173,53 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1);
             if (w == s) {
-                return true;
+                return readers(s) == 0 ? FIRST : ACQUIRED;
             }
             s = w;
         }
+    }
+
+    /** The current thread's read holds through this instance. */
+    private int readHolds(Thread me) {
+        int n = firstReader == me ? firstReaderHolds : 0;
+        ReadHolds h = HOLDS.get();
+        int i = h.indexOf(this);
+        return i < 0 ? n : n + h.counts[i];
+    }
+
+    /** Whether the current thread (which is not {@link #firstReader}) has holds in its table. */
+    private boolean heldInTable() {
+        return HOLDS.get().indexOf(this) >= 0;
+    }
+
+    /** Records a read hold just taken; {@code first}: the CAS took READERS from 0 to 1. */
+    private void recordHold(Thread me, boolean first) {
+        if (firstReader == me) {
+            firstReaderHolds++;
+        } else if (first) {
+            firstReaderHolds = 1;
+            firstReader = me;
+        } else {
+            ReadHolds h = HOLDS.get();
+            h.add(this, h.indexOf(this));
+        }
+    }
+
+    /** Forgets one read hold of the current thread, before its release CAS; false if it has none. */
+    private boolean forgetHold(Thread me) {
+        if (firstReader == me) {
+            if (--firstReaderHolds == 0) {
+                firstReader = null;
+            }
+            return true;
+        }
+        ReadHolds h = HOLDS.get();
+        int i = h.indexOf(this);
+        if (i < 0) {
+            return false;
+        }
+        h.remove(i);
+        return true;
     }
 
     /** T2 and, when the wait fails, T3 (docs/PROTOCOL.md §7.3). */
@@ -412,11 +468,10 @@ public final class RwSemaphore implements ReadWriteLock {
             throw new IllegalMonitorStateException(guard.description() + ": downgrade() without the write lock ("
                     + me + ")");
         }
-        ReadHolds h = HOLDS.get();
         writer = null;
         checkRemovedWhileHeld("write lock");
         releaseWrite(true);
-        h.add(this, h.indexOf(this));
+        recordHold(me, false);
     }
 
     /**
@@ -431,14 +486,14 @@ public final class RwSemaphore implements ReadWriteLock {
      * @throws IllegalMonitorStateException if the current thread holds no read hold, or more than one
      */
     public boolean tryUpgrade() {
-        ReadHolds h = HOLDS.get();
-        int i = h.indexOf(this);
-        if (i < 0) {
+        Thread me = Thread.currentThread();
+        int holds = readHolds(me);
+        if (holds == 0) {
             throw new IllegalMonitorStateException(guard.description() + ": tryUpgrade() without a read hold ("
-                    + Thread.currentThread() + ")");
+                    + me + ")");
         }
-        if (h.counts[i] != 1) {
-            throw new IllegalMonitorStateException(guard.description() + ": tryUpgrade() with " + h.counts[i]
+        if (holds != 1) {
+            throw new IllegalMonitorStateException(guard.description() + ": tryUpgrade() with " + holds
                     + " nested read holds; release all but one first");
         }
         checkGeneration();
@@ -453,8 +508,8 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             s = w;
         }
-        h.remove(i);
-        writer = Thread.currentThread();
+        forgetHold(me);
+        writer = me;
         return true;
     }
 
@@ -479,9 +534,7 @@ public final class RwSemaphore implements ReadWriteLock {
 
     /** The number of read holds the current thread has on this object (through this instance). */
     public int getReadHoldCount() {
-        ReadHolds h = HOLDS.get();
-        int i = h.indexOf(this);
-        return i < 0 ? 0 : h.counts[i];
+        return readHolds(Thread.currentThread());
     }
 
     /**
@@ -658,15 +711,19 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public boolean tryLock() {
-            ReadHolds h = HOLDS.get();
-            int i = h.indexOf(RwSemaphore.this);
-            checkWriter();
+            Thread me = Thread.currentThread();
+            checkWriter(me);
             checkGeneration();
-            if (tryRead(i >= 0)) {
-                h.add(RwSemaphore.this, i);
-                return true;
+            boolean nested = firstReader == me;
+            int r = tryRead(nested);
+            if (r == FAILED && !nested && heldInTable()) {
+                r = tryRead(true); // a writer is present, but this thread holds already: nest
             }
-            return false;
+            if (r == FAILED) {
+                return false;
+            }
+            recordHold(me, r == FIRST);
+            return true;
         }
 
         /**
@@ -688,19 +745,26 @@ public final class RwSemaphore implements ReadWriteLock {
         }
 
         private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
-            ReadHolds h = HOLDS.get();
-            int i = h.indexOf(RwSemaphore.this);
-            checkWriter();
+            Thread me = Thread.currentThread();
+            checkWriter(me);
             checkGeneration();
-            if (!tryRead(i >= 0) && !readSlow(interruptible, timed, deadline)) {
-                return false;
+            boolean nested = firstReader == me;
+            int r = tryRead(nested);
+            if (r == FAILED && !nested && heldInTable()) {
+                r = tryRead(true); // a writer is present, but this thread holds already: nest
             }
-            h.add(RwSemaphore.this, i);
+            if (r == FAILED) {
+                if (!readSlow(interruptible, timed, deadline)) {
+                    return false;
+                }
+                r = ACQUIRED;
+            }
+            recordHold(me, r == FIRST);
             return true;
         }
 
-        private void checkWriter() {
-            if (writer == Thread.currentThread()) {
+        private void checkWriter(Thread me) {
+            if (writer == me) {
                 throw new IllegalMonitorStateException(guard.description() + ": the current thread holds the write "
                         + "lock; a read hold would wait for itself (use downgrade())");
             }
@@ -716,13 +780,11 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public void unlock() {
-            ReadHolds h = HOLDS.get();
-            int i = h.indexOf(RwSemaphore.this);
-            if (i < 0) {
-                throw new IllegalMonitorStateException(guard.description() + ": the current thread ("
-                        + Thread.currentThread() + ") holds no read hold");
+            Thread me = Thread.currentThread();
+            if (!forgetHold(me)) {
+                throw new IllegalMonitorStateException(guard.description() + ": the current thread (" + me
+                        + ") holds no read hold");
             }
-            h.remove(i);
             checkRemovedWhileHeld("read hold");
             releaseRead();
         }
@@ -811,13 +873,17 @@ public final class RwSemaphore implements ReadWriteLock {
 
         private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
             checkNotWriter();
-            if (HOLDS.get().indexOf(RwSemaphore.this) >= 0) {
-                throw new IllegalMonitorStateException(guard.description() + ": the current thread holds a read "
-                        + "hold; waiting for the write lock would wait for itself (use tryUpgrade())");
-            }
             checkGeneration();
-            if (!tryWrite() && !writeSlow(interruptible, timed, deadline)) {
-                return false;
+            if (!tryWrite()) {
+                // Only now (a read hold of this thread makes tryWrite fail anyway): would it wait for itself?
+                Thread me = Thread.currentThread();
+                if (firstReader == me || heldInTable()) {
+                    throw new IllegalMonitorStateException(guard.description() + ": the current thread holds a read "
+                            + "hold; waiting for the write lock would wait for itself (use tryUpgrade())");
+                }
+                if (!writeSlow(interruptible, timed, deadline)) {
+                    return false;
+                }
             }
             writer = Thread.currentThread();
             return true;
