@@ -447,6 +447,45 @@ class RwSemaphoreTest {
         assertFree(rw);
     }
 
+    /**
+     * Hold bookkeeping across threads: the first reader (tracked in the instance) and a second one (tracked in
+     * its thread's table) both nest while a writer waits, each unlock is checked against its own thread, and
+     * the second one can upgrade once it is alone.
+     */
+    @Test
+    @Timeout(60)
+    void holdsOfFirstAndLaterReadersAreTrackedPerThread() throws Exception {
+        RwSemaphore rw = region().rwSemaphore("rw");
+        rw.readLock().lock(); // first reader
+        CountDownLatch go = new CountDownLatch(1), nested = new CountDownLatch(1);
+        CompletableFuture<Object> second = async(() -> {
+            rw.readLock().lock(); // READERS 1 -> 2: tracked in the thread's table
+            nested.countDown();
+            go.await();
+            rw.readLock().lock(); // nests although the writer waits
+            int holds = rw.getReadHoldCount();
+            rw.readLock().unlock();
+            boolean upgraded = rw.tryUpgrade(); // alone now: the first reader left
+            rw.writeLock().unlock();
+            return holds + " " + upgraded + " " + rw.getReadHoldCount();
+        });
+        nested.await();
+        Holder w = new Holder(rw.writeLock());
+        awaitQueued(rw, 0, 1);
+        rw.readLock().lock(); // the first reader nests too
+        assertEquals(2, rw.getReadHoldCount());
+        assertEquals(3, rw.getReadLockCount());
+        rw.readLock().unlock();
+        rw.readLock().unlock();
+        assertEquals(0, rw.getReadHoldCount());
+        assertThrows(IllegalMonitorStateException.class, () -> rw.readLock().unlock(), "the other thread's hold");
+        go.countDown();
+        assertEquals("2 true 0", second.get(30, TimeUnit.SECONDS));
+        w.awaitHolds();
+        w.release();
+        assertFree(rw);
+    }
+
     // ------------------------------------------------------------------ the abort rule
 
     /** An interrupted writer does not strand the readers that queued behind it (the readers get in at once). */
