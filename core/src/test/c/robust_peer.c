@@ -7,7 +7,7 @@
  *                               stdin (LOCK, TRYLOCK, TIMEDLOCK, UNLOCK, CONSISTENT, DIE, EXIT) and
  *                               print one line per command ("LOCK 0", "LOCK EOWNERDEAD", ...)
  *   robust_peer bench N ROUNDS  ROUNDS x N uncontended pthread_mutex_lock+unlock on a robust, pshared,
- *                               error-checking mutex in a MAP_SHARED page; prints "BENCH ns=..." per round
+ *                               error-checking mutex in a MAP_SHARED page; prints "BENCH ns=... cpu=..." per round
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +49,14 @@ static double now_ns(void)
 	return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
+static double cpu_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
 static int bench(long n, int rounds)
 {
 	pthread_mutex_t *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -64,12 +72,13 @@ static int bench(long n, int rounds)
 	printf("KIND %d\n", m->__data.__kind);
 	for (int r = 0; r < rounds; r++) {
 		double t0 = now_ns();
+		double c0 = cpu_ns();
 
 		for (long i = 0; i < n; i++) {
 			pthread_mutex_lock(m);
 			pthread_mutex_unlock(m);
 		}
-		printf("BENCH ns=%.2f\n", (now_ns() - t0) / n);
+		printf("BENCH ns=%.2f cpu=%.2f\n", (now_ns() - t0) / n, (cpu_ns() - c0) / n);
 		fflush(stdout);
 	}
 	return 0;

@@ -18,6 +18,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.Lock;
 
+import static io.shmsync.internal.robust.RobustList.RAW;
 import static io.shmsync.internal.sync.MutexLayout.*;
 
 /**
@@ -60,8 +61,9 @@ import static io.shmsync.internal.sync.MutexLayout.*;
  *
  * <p><b>Cost.</b> An uncontended {@code lock()} + {@code unlock()} is four atomic read-modify-write
  * instructions (a CAS that claims this process's robust-list head, the CAS or exchange on the lock word,
- * twice) plus plain stores for the list links: no system call, no allocation. A contended unlock adds one
- * {@code FUTEX_WAKE}. Blocked platform threads sleep in {@code futex_waitv}; virtual threads park.
+ * twice) plus plain loads and stores for the checks and the list links (docs/PROTOCOL.md §6.4 "Cost"): no
+ * system call, no allocation, no GC write barrier. A contended unlock adds one {@code FUTEX_WAKE}. Blocked
+ * platform threads sleep in {@code futex_waitv}; virtual threads park.
  *
  * <p><b>Memory consistency effects.</b> Actions in a thread (of any process) before {@code unlock()}
  * happen-before actions after a later successful lock in another thread — also when the lock is acquired
@@ -92,6 +94,9 @@ public final class Mutex implements Lock {
     private final MemorySegment segment;
     private final long base;
     private final long wordAddress;
+    /** Absolute addresses for {@link RobustList#RAW} accesses under the operation lock (see there). */
+    private final long ownerAddress;
+    private final long sequenceAddress; // 0: no directory entry to watch
     private final Guard guard;
     private final ProcessTable table;
     private final RobustList list;
@@ -103,6 +108,8 @@ public final class Mutex implements Lock {
         this.segment = segment;
         this.base = offset;
         this.wordAddress = segment.address() + offset + LOCK_OFFSET;
+        this.ownerAddress = segment.address() + offset + OWNER_OFFSET;
+        this.sequenceAddress = guard.sequenceOffset() < 0 ? 0 : segment.address() + guard.sequenceOffset();
         this.guard = guard;
         this.table = table;
         this.list = table.attach();
@@ -181,6 +188,7 @@ public final class Mutex implements Lock {
         if (r == ACQUIRED) {
             return true;
         }
+        guard.check();
         for (int attempt = 0; attempt < 16; attempt++) {
             int v = (int) INT.getVolatile(segment, base + LOCK_OFFSET);
             Owner o = owner(me, v);
@@ -245,17 +253,28 @@ public final class Mutex implements Lock {
         lockSlow(me, true, timed, timed ? System.nanoTime() + Math.max(nanos, 0) : 0L, true);
     }
 
+    /** The checks of every lock call: not held by the caller. (Removal is checked under the operation lock.) */
     private Thread begin() {
-        guard.check();
         Thread me = Thread.currentThread();
-        if (entry.holder == me) {
+        if (entry.holderId == me.threadId()) {
             throw new IllegalMonitorStateException(guard.description() + " is already held by this thread ("
                     + me + "); the mutex is not reentrant");
         }
         return me;
     }
 
-    /** The uncontended path: under the operation lock, CAS 0 → lease TID. */
+    /**
+     * Under the operation lock, with the region not closing (so {@link RobustList#RAW} may be used): whether the
+     * mutex was removed from its region (its directory entry's {@code sequence} moved on).
+     */
+    private boolean removedRaw() {
+        return sequenceAddress != 0 && RAW.get(I32, sequenceAddress) != guard.generation();
+    }
+
+    /**
+     * The uncontended path: under the operation lock, CAS 0 → lease TID. BUSY sends the caller to the slow
+     * path, which also reports a closed region, a removed mutex and a full list.
+     */
     private int tryFast(Thread me) {
         RobustList l = list;
         l.lockOp(entry);
@@ -264,8 +283,8 @@ public final class Mutex implements Lock {
             if (TestHooks.ARMED) {
                 TestHooks.at(TestHooks.LOCK_PENDING, leaseTid);
             }
-            if (!table.isClosing() && l.size() < ROBUST_LIST_LIMIT
-                    && INT.compareAndSet(segment, base + LOCK_OFFSET, 0, leaseTid)) {
+            if (!table.isClosing() && !removedRaw() && l.size() < ROBUST_LIST_LIMIT
+                    && INT.compareAndSet(RAW, wordAddress, 0, leaseTid)) {
                 r = acquired(me, 0, null);
             }
         } finally {
@@ -279,23 +298,22 @@ public final class Mutex implements Lock {
 
     /**
      * The word is ours (under the operation lock): link the entry, record the holder. The common case — the
-     * word was 0, {@code __owner} is 0 and {@code __kind} is 146 — is two loads and three stores; everything
-     * else goes to {@link #acquiredSpecial}.
+     * word was 0, {@code __owner} is 0 and {@code __kind} is 146 — is two loads and two stores in the region;
+     * everything else goes to {@link #acquiredSpecial}.
      *
      * @param previous the word value the CAS replaced
      * @param deadOwner the owner's process found dead through its lease, or null
      */
     private int acquired(Thread me, int previous, Owner deadOwner) {
-        int owner = segment.get(I32, base + OWNER_OFFSET);
-        if ((owner | previous) != 0 || deadOwner != null || segment.get(I32, base + KIND_OFFSET) != KIND) {
+        int owner = RAW.get(I32, ownerAddress);
+        if ((owner | previous) != 0 || deadOwner != null || RAW.get(I32, ownerAddress + (KIND_OFFSET - OWNER_OFFSET)) != KIND) {
             return acquiredSpecial(me, previous, deadOwner, owner);
         }
         if (TestHooks.ARMED) {
             hooksAfterCas();
         }
         list.link(entry);
-        segment.set(I64, base + HOLDER_THREAD_OFFSET, me.threadId());
-        entry.holder = me;
+        entry.holderId = me.threadId();
         if (TestHooks.ARMED) {
             TestHooks.at(TestHooks.LOCK_LINKED, leaseTid);
         }
@@ -318,8 +336,8 @@ public final class Mutex implements Lock {
         list.link(entry);
         boolean died = (previous & FUTEX_OWNER_DIED) != 0 || deadOwner != null || owner == INCONSISTENT;
         segment.set(I32, base + OWNER_OFFSET, died ? INCONSISTENT : 0);
-        segment.set(I64, base + HOLDER_THREAD_OFFSET, me.threadId());
-        entry.holder = me;
+        entry.holderId = me.threadId();
+        entry.inconsistent = died;
         if (TestHooks.ARMED) {
             TestHooks.at(TestHooks.LOCK_LINKED, leaseTid);
         }
@@ -378,7 +396,7 @@ public final class Mutex implements Lock {
             return new Owner(0, -1, 0, true, false, false);
         }
         if (tid == leaseTid) {
-            if (segment.get(I64, base + HOLDER_THREAD_OFFSET) == me.threadId()) {
+            if (localHolder() == me.threadId()) {
                 throw new IllegalMonitorStateException(guard.description() + " is already held by this thread ("
                         + me + ") through another handle; the mutex is not reentrant");
             }
@@ -387,6 +405,21 @@ public final class Mutex implements Lock {
         int s = table.slotOf(tid);
         boolean dead = s >= 0 && table.leaseLost(s, tid);
         return new Owner(tid, s, s >= 0 ? table.pidOf(s) : 0, false, false, dead);
+    }
+
+    /** The thread id of the thread of this process holding this mutex through any handle of any Region object of its file. */
+    private long localHolder() {
+        long h = entry.holderId;
+        if (h != 0) {
+            return h;
+        }
+        RobustList l = list;
+        l.lockOp();
+        try {
+            return l.holderOf(table, base);
+        } finally {
+            l.unlockOp();
+        }
     }
 
     /** Under the operation lock: CAS {@code v} → our TID, keeping (or adding) {@code FUTEX_WAITERS}. */
@@ -434,6 +467,10 @@ public final class Mutex implements Lock {
 
     private boolean lockSlow(Thread me, boolean interruptible, boolean timed, long deadline, boolean throwOnTimeout)
             throws InterruptedException, TimeoutException {
+        if (table.isClosing()) {
+            throw closed();
+        }
+        guard.check();
         String bad = checkImage();
         if (bad != null) {
             throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
@@ -530,7 +567,7 @@ public final class Mutex implements Lock {
     public void unlock() {
         Thread me = Thread.currentThread();
         RobustEntry e = entry;
-        if (e.holder != me) {
+        if (e.holderId != me.threadId()) {
             throw notHeld(me);
         }
         RobustList l = list;
@@ -541,25 +578,28 @@ public final class Mutex implements Lock {
             if (TestHooks.ARMED) {
                 TestHooks.at(TestHooks.UNLOCK_PENDING, leaseTid);
             }
-            if (guard.removed()) {
+            if (table.isClosing()) {
+                // close() released it as owner-died (or is about to, once it gets the operation lock)
+                throw closed();
+            }
+            if (removedRaw()) {
                 l.unlink(e, false);
-                e.holder = null;
+                e.holderId = 0;
+                e.inconsistent = false;
                 throw guardRemoved();
             }
             if (!l.unlink(e, true)) {
                 linkProblem = l.mismatch();
             }
-            e.holder = null;
+            e.holderId = 0;
             if (TestHooks.ARMED) {
                 TestHooks.at(TestHooks.UNLOCK_DEQUEUED, leaseTid);
             }
-            int owner = segment.get(I32, base + OWNER_OFFSET);
-            if (owner != 0) {
-                segment.set(I32, base + OWNER_OFFSET, owner == INCONSISTENT || owner == NOTRECOVERABLE
-                        ? NOTRECOVERABLE : 0);
+            if (e.inconsistent) {
+                e.inconsistent = false;
+                RAW.set(I32, ownerAddress, NOTRECOVERABLE);
             }
-            segment.set(I64, base + HOLDER_THREAD_OFFSET, 0L);
-            old = (int) INT.getAndSetRelease(segment, base + LOCK_OFFSET, 0);
+            old = (int) INT.getAndSetRelease(RAW, wordAddress, 0);
             if ((old & FUTEX_WAITERS) != 0) {
                 Futex.wake(wordAddress, 1, true);
             }
@@ -612,7 +652,7 @@ public final class Mutex implements Lock {
      */
     public void markConsistent() {
         guard.check();
-        if (entry.holder != Thread.currentThread()) {
+        if (entry.holderId != Thread.currentThread().threadId()) {
             throw new IllegalMonitorStateException(guard.description() + " is not held by the current thread");
         }
         if (segment.get(I32, base + OWNER_OFFSET) != INCONSISTENT) {
@@ -620,6 +660,7 @@ public final class Mutex implements Lock {
                     + "holder that acquired it with OwnerDiedException");
         }
         segment.set(I32, base + OWNER_OFFSET, 0);
+        entry.inconsistent = false;
     }
 
     /**
@@ -648,7 +689,7 @@ public final class Mutex implements Lock {
 
     /** Whether the current thread holds the mutex. */
     public boolean isHeldByCurrentThread() {
-        return entry.holder == Thread.currentThread() && !table.isClosing();
+        return entry.holderId == Thread.currentThread().threadId() && !table.isClosing();
     }
 
     /**
@@ -686,8 +727,8 @@ public final class Mutex implements Lock {
             return "nobody";
         }
         if (tid == leaseTid) {
-            return "a thread of this process (lease TID " + tid + ", Java thread id "
-                    + segment.get(I64, base + HOLDER_THREAD_OFFSET) + ")";
+            long h = localHolder();
+            return "a thread of this process (lease TID " + tid + ", Java thread id " + h + ")";
         }
         int s = table.slotOf(tid);
         if (s < 0) {

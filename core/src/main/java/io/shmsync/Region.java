@@ -160,11 +160,13 @@ public final class Region implements AutoCloseable {
         }
         int capacity = options.directoryCapacity() != 0 ? options.directoryCapacity()
                 : RegionLayout.defaultCapacity(rounded);
+        int slots = options.processTableCapacity() >= 0 ? options.processTableCapacity()
+                : RegionLayout.defaultProcessTableCapacity(rounded);
         Path file = path(name);
         SharedFiles.removeOrphans(file.getParent(), TEMP_PREFIX);
         long pidns = pidNamespace();
         Mapping m = SharedFiles.create(file, TEMP_PREFIX, 8, options.mode(), rounded,
-                s -> Directory.format(s, rounded, capacity, pidns), exclusive, "region " + name);
+                s -> Directory.format(s, rounded, capacity, slots, pidns), exclusive, "region " + name);
         if (m == null) {
             return null;
         }

@@ -11,19 +11,24 @@ import java.util.TreeSet;
  * }</pre>
  */
 public final class RegionOptions {
-    private static final RegionOptions DEFAULTS = new RegionOptions(0600, Set.of(), 0);
+    private static final RegionOptions DEFAULTS = new RegionOptions(0600, Set.of(), 0, -1);
 
     private final int mode;
     private final Set<Integer> allowedOwners;
     private final int directoryCapacity;
+    private final int processTableCapacity; // -1: default
 
-    private RegionOptions(int mode, Set<Integer> allowedOwners, int directoryCapacity) {
+    private RegionOptions(int mode, Set<Integer> allowedOwners, int directoryCapacity, int processTableCapacity) {
         this.mode = mode;
         this.allowedOwners = allowedOwners;
         this.directoryCapacity = directoryCapacity;
+        this.processTableCapacity = processTableCapacity;
     }
 
-    /** Mode 0600, only regions owned by this process's effective UID, a directory sized by the region size. */
+    /**
+     * Mode 0600, only regions owned by this process's effective UID, a directory and a process table sized by
+     * the region size.
+     */
     public static RegionOptions defaults() {
         return DEFAULTS;
     }
@@ -36,7 +41,7 @@ public final class RegionOptions {
         if ((mode & ~0777) != 0) {
             throw new IllegalArgumentException("mode must be permission bits 0 .. 0777, got 0" + Integer.toOctalString(mode));
         }
-        return new RegionOptions(mode, allowedOwners, directoryCapacity);
+        return new RegionOptions(mode, allowedOwners, directoryCapacity, processTableCapacity);
     }
 
     /**
@@ -46,7 +51,7 @@ public final class RegionOptions {
     public RegionOptions allowOwner(int uid) {
         Set<Integer> s = new TreeSet<>(allowedOwners);
         s.add(uid);
-        return new RegionOptions(mode, Set.copyOf(s), directoryCapacity);
+        return new RegionOptions(mode, Set.copyOf(s), directoryCapacity, processTableCapacity);
     }
 
     /** Number of directory entries of a created region (default: one per KiB of region, 16 to 1024). */
@@ -54,7 +59,29 @@ public final class RegionOptions {
         if (entries < 1 || entries > 65536) {
             throw new IllegalArgumentException("directory capacity must be 1 to 65536, got " + entries);
         }
-        return new RegionOptions(mode, allowedOwners, entries);
+        return new RegionOptions(mode, allowedOwners, entries, processTableCapacity);
+    }
+
+    /**
+     * Number of process-table slots of a created region (docs/PROTOCOL.md §6.2): how many processes can use its
+     * robust objects ({@link Mutex}, {@link UndoSemaphore}, {@link Region#processes()}) at the same time, dead
+     * ones included until they are reclaimed. Default: one per 8 KiB of region, 16 to 256. Each slot takes 64
+     * bytes of the region, and each undo semaphore 4 bytes per slot. 0 creates a region without robust objects
+     * (plain semaphores only). Ignored when an existing region is opened: its creator chose.
+     *
+     * @throws IllegalArgumentException if {@code slots} is not 0 to 4096
+     */
+    public RegionOptions processTableCapacity(int slots) {
+        if (slots < 0 || slots > io.shmsync.internal.region.RegionLayout.MAX_PROCESS_TABLE_CAPACITY) {
+            throw new IllegalArgumentException("process table capacity must be 0 to "
+                    + io.shmsync.internal.region.RegionLayout.MAX_PROCESS_TABLE_CAPACITY + ", got " + slots);
+        }
+        return new RegionOptions(mode, allowedOwners, directoryCapacity, slots);
+    }
+
+    /** @return the requested process-table capacity, or -1 for the default */
+    public int processTableCapacity() {
+        return processTableCapacity;
     }
 
     public int mode() {
@@ -73,6 +100,7 @@ public final class RegionOptions {
     @Override
     public String toString() {
         return "RegionOptions[mode=0" + Integer.toOctalString(mode) + ", allowedOwners=" + allowedOwners
-                + ", directoryCapacity=" + (directoryCapacity == 0 ? "default" : directoryCapacity) + "]";
+                + ", directoryCapacity=" + (directoryCapacity == 0 ? "default" : directoryCapacity)
+                + ", processTableCapacity=" + (processTableCapacity < 0 ? "default" : processTableCapacity) + "]";
     }
 }

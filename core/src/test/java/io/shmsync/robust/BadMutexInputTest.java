@@ -7,6 +7,7 @@ import io.shmsync.OwnerDiedException;
 import io.shmsync.Region;
 import io.shmsync.RegionEntry;
 import io.shmsync.RegionFullException;
+import io.shmsync.RegionOptions;
 import io.shmsync.Semaphore;
 import io.shmsync.internal.posix.Posix;
 import io.shmsync.internal.sync.MutexLayout;
@@ -175,16 +176,29 @@ class BadMutexInputTest {
 
     @Test
     @Timeout(60)
+    void processTableCapacityOption() throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> RegionOptions.defaults().processTableCapacity(-1));
+        assertThrows(IllegalArgumentException.class, () -> RegionOptions.defaults().processTableCapacity(4097));
+        try (Region r = Region.create(shm.regionName("nopt"), 64 * 1024,
+                RegionOptions.defaults().processTableCapacity(0))) {
+            assertTrue(r.semaphore("s", 1).tryAcquire(), "plain semaphores need no process table");
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> r.mutex("m"));
+            assertTrue(e.getMessage().contains("process table"), e.getMessage());
+        }
+        try (Region r = Region.create(shm.regionName("pt3"), 64 * 1024,
+                RegionOptions.defaults().processTableCapacity(3))) {
+            Mutex m = r.mutex("m");
+            m.lock();
+            m.unlock();
+            assertEquals(1, r.processes().size(), r.processes().toString());
+        }
+    }
+
+    @Test
+    @Timeout(60)
     void processTableFull() throws Exception {
         String name = shm.regionName("full");
-        System.setProperty("io.shmsync.processTableCapacity", "1");
-        Region r;
-        try {
-            r = Region.create(name, 64 * 1024);
-        } finally {
-            System.clearProperty("io.shmsync.processTableCapacity");
-        }
-        try (r) {
+        try (Region r = Region.create(name, 64 * 1024, RegionOptions.defaults().processTableCapacity(1))) {
             r.mutex("m");
             ChildJvm c = shm.start(RobustChild.class, "hold", name);
             c.awaitLine("READY");

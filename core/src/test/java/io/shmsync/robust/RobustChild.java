@@ -23,6 +23,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *   <li>{@code hammer REGION DATAFILE INDEX THREADS SEED}: THREADS threads lock the mutex "m" around a
  *       non-atomic update of {@link Data} for ever (until {@code STOP} or a kill), checking mutual exclusion
  *       and recovering owner deaths.</li>
+ *   <li>{@code recreate REGION}: on LOCK locks "m"; on CLOSE closes the region holding it; on REOPEN opens
+ *       the region by name again (by then another file) and attaches to it without locking anything; then
+ *       waits to be killed. For the unlink-and-re-create test.</li>
  *   <li>{@code hold REGION}: obeys commands LOCK, TRYLOCK, UNLOCK, CONSISTENT, RECLAIM, PROCESSES, EXIT and
  *       prints one result line for each; a pause point ({@code -Dio.shmsync.test.pauseAt}) stops it inside.</li>
  * </ul>
@@ -111,6 +114,7 @@ public final class RobustChild {
             switch (a[0]) {
                 case "hammer" -> hammer(a);
                 case "hold" -> hold(a);
+                case "recreate" -> recreate(a);
                 case "undo" -> undo(a);
                 case "undohammer" -> undoHammer(a);
                 default -> throw new IllegalArgumentException(a[0]);
@@ -245,6 +249,24 @@ public final class RobustChild {
             }
             Child.say("RESULT adjustment=" + u.adjustment());
         }
+    }
+
+    static void recreate(String[] a) throws Exception {
+        Region r = Region.open(a[1]);
+        Mutex m = r.mutex("m");
+        Child.say("READY pid=" + ProcessHandle.current().pid());
+        Child.expect("LOCK");
+        m.lock();
+        Child.say("LOCKED");
+        Child.expect("CLOSE");
+        r.close();
+        Child.say("CLOSED");
+        Child.expect("REOPEN");
+        Region again = Region.open(a[1]);
+        again.mutex("m");
+        Child.say("REOPENED");
+        Child.expect("EXIT");
+        again.close();
     }
 
     static void hold(String[] a) throws Exception {

@@ -78,13 +78,9 @@ public final class RegionLayout {
 
     /**
      * Default process-table capacity for a region of {@code size} bytes: one slot per 8 KiB, 16 … 256
-     * (the system property {@code io.shmsync.processTableCapacity} overrides it, for tests).
+     * ({@code RegionOptions.processTableCapacity} chooses another).
      */
     public static int defaultProcessTableCapacity(long size) {
-        int p = Integer.getInteger("io.shmsync.processTableCapacity", 0);
-        if (p > 0) {
-            return Math.min(p, MAX_PROCESS_TABLE_CAPACITY);
-        }
         return (int) Math.max(16, Math.min(256, size / 8192));
     }
 

@@ -81,6 +81,16 @@ public final class ProcessTable {
         return closing;
     }
 
+    /** Whether {@code other} maps the same region file as this table (another {@code Region} object of it). */
+    boolean sameFile(ProcessTable other) {
+        if (other == this) {
+            return true;
+        }
+        var a = directory.mapping().stat();
+        var b = other.directory.mapping().stat();
+        return a != null && b != null && a.device() == b.device() && a.inode() == b.inode();
+    }
+
     /** Offset of slot {@code i}'s lease word from the start of the region. */
     public long leaseOffset(int i) {
         return tableOffset + (long) i * LENGTH;
@@ -495,7 +505,8 @@ public final class ProcessTable {
                 }
                 rl.setPending(e);
                 rl.unlink(e, true);
-                e.holder = null;
+                e.holderId = 0;
+                e.inconsistent = false;
                 markOwnerDied(e.wordOffset, rl.tid());
             }
             if (slotEntry != null && slotEntry.linked) {

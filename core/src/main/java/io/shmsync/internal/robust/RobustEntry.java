@@ -7,9 +7,9 @@ import java.lang.foreign.MemorySegment;
  * thread's robust list (docs/PROTOCOL.md §6.3).
  *
  * <p>The kernel sees the list through the {@code list_next} pointers written into shared memory; this
- * process keeps its own copy of the links here (local {@link #prev}/{@link #next}) and never follows a
+ * process keeps its own copy of the links (index-based, in the {@link RobustList}) and never follows a
  * pointer read from shared memory, which another process could have overwritten. All fields are guarded
- * by the {@link RobustList} operation lock, except {@link #holder}, which only its holder thread writes.
+ * by the {@link RobustList} operation lock, except {@link #holderId} and {@link #inconsistent}, which only the holder thread writes.
  */
 public final class RobustEntry {
     /** The mapping that holds the word ({@code null} for the list head). */
@@ -24,15 +24,27 @@ public final class RobustEntry {
     final boolean lease;
     /** The region's process table (for close), or null for the head. */
     final ProcessTable table;
+    /** Absolute address of the futex word. */
+    public final long wordAddress;
     /** The directory generation of the object, to tell a replaced object apart. */
     final int generation;
 
-    RobustEntry prev;
-    RobustEntry next;
+    /** Index of this entry's links in the {@link RobustList}'s arrays while linked, -1 otherwise. */
+    int index = -1;
     boolean linked;
 
-    /** The Java thread of this process that holds the mutex (null: none here). */
-    public Thread holder;
+    /**
+     * {@link Thread#threadId()} of the Java thread of this process that holds the mutex, 0 if none here. A
+     * {@code long} rather than the {@code Thread}, so that setting and clearing it is a plain store without a
+     * GC write barrier.
+     */
+    public long holderId;
+    /**
+     * Whether the holder wrote {@code __owner} = {@code INCONSISTENT} (it acquired after an owner death) and has
+     * not called {@code markConsistent()} yet: its unlock then makes the mutex not recoverable. Only the holder
+     * thread reads or writes it; it spares the unlock a read of {@code __owner}.
+     */
+    public boolean inconsistent;
 
     RobustEntry(MemorySegment segment, long wordOffset, boolean lease, ProcessTable table, int generation) {
         this.segment = segment;
@@ -40,6 +52,7 @@ public final class RobustEntry {
         this.linkSegment = segment;
         this.nextOffset = wordOffset + io.shmsync.internal.sync.MutexLayout.LIST_NEXT_OFFSET;
         this.address = segment.address() + nextOffset;
+        this.wordAddress = segment.address() + wordOffset;
         this.lease = lease;
         this.table = table;
         this.generation = generation;
@@ -52,11 +65,11 @@ public final class RobustEntry {
         this.linkSegment = block;
         this.nextOffset = headOffset;
         this.address = block.address() + headOffset;
+        this.wordAddress = 0;
         this.lease = true;
         this.table = null;
         this.generation = 0;
-        this.prev = this;
-        this.next = this;
+        this.index = 0;
         this.linked = true;
     }
 

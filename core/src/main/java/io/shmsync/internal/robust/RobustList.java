@@ -44,24 +44,52 @@ public final class RobustList {
     private static final long HEAD_PENDING = 80;
     private static final long BLOCK_SIZE = 128;
 
+    /**
+     * The native block, in a {@code static final} so that the JIT folds its bounds and liveness checks: every
+     * lock and unlock touches {@code list_op_pending} twice. Allocated when the first lease thread starts.
+     */
+    private static final class Native {
+        static final MemorySegment BLOCK = Arena.global().allocate(BLOCK_SIZE, 64); // zeroed
+
+        private Native() {
+        }
+    }
+
+    /**
+     * All of the address space, for plain accesses by absolute address to memory this process knows is mapped:
+     * the list pointers of linked entries, and the words and fields of a mutex whose region is not closing,
+     * <em>while the operation lock is held</em> ({@code ProcessTable.close()} sets its closing flag before it
+     * takes the operation lock to unlink the region's entries, and unmaps only after that). Its bounds and
+     * liveness checks fold away, which the checks of a region's own segment do not (they cost about as much as
+     * an atomic each on the uncontended path). Never used for an address read from shared memory.
+     */
+    public static final MemorySegment RAW = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
+
     private static final Object START_LOCK = new Object();
     private static volatile RobustList instance;
     private static volatile RuntimeException startFailure;
 
-    private final MemorySegment block;
     private final long tokenAddress;
     private final int tid;
     private final RobustEntry head;
-    /** Last lease entry, or the head: mutex entries are inserted after it. */
-    private RobustEntry leaseTail;
+    // The local copy of the links, by index (0 is the head), so that linking and unlinking store only ints:
+    // reference stores would cost a GC write barrier each on the uncontended path. entries[i] may keep a stale
+    // reference after i was freed (it is reused for the same entry without a store in the common case).
+    private RobustEntry[] entries = new RobustEntry[16];
+    private int[] next = new int[16];
+    private int[] prev = new int[16];
+    private int freeTop = -1;          // free indices, a stack through next[]
+    private int highWater = 1;         // indices below it have been handed out
+    /** Index of the last lease entry, or 0 (the head): mutex entries are inserted after it. */
+    private int leaseTail;
     private int size;
 
     private RobustList(MemorySegment block, int tid) {
-        this.block = block;
         this.tokenAddress = block.address() + TOKEN;
         this.tid = tid;
         this.head = new RobustEntry(block, HEAD);
-        this.leaseTail = head;
+        this.entries[0] = head;
+        this.leaseTail = 0;
     }
 
     /**
@@ -91,7 +119,7 @@ public final class RobustList {
     }
 
     private static RobustList start() {
-        MemorySegment block = Arena.global().allocate(BLOCK_SIZE, 64); // zeroed
+        MemorySegment block = Native.BLOCK;
         long headAddress = block.address() + HEAD;
         block.set(ValueLayout.JAVA_LONG, HEAD, headAddress); // empty list: points at itself
         // futex_offset: the word is 32 bytes before list_next, in mutexes (glibc's layout) and slots alike.
@@ -147,22 +175,22 @@ public final class RobustList {
      * Takes the operation lock with {@code list_op_pending} = {@code entry}. One CAS when uncontended.
      */
     public void lockOp(RobustEntry entry) {
-        if (!LONG.compareAndSet(block, HEAD_PENDING, 0L, entry.address)) {
+        if (!LONG.compareAndSet(Native.BLOCK, HEAD_PENDING, 0L, entry.address)) {
             lockOpSlow(entry.address);
         }
     }
 
     /** Takes the operation lock with a pending value that names no word (for bookkeeping only). */
     public void lockOp() {
-        if (!LONG.compareAndSet(block, HEAD_PENDING, 0L, tokenAddress)) {
+        if (!LONG.compareAndSet(Native.BLOCK, HEAD_PENDING, 0L, tokenAddress)) {
             lockOpSlow(tokenAddress);
         }
     }
 
     private void lockOpSlow(long value) {
         for (int spins = 0; ; spins++) {
-            if ((long) LONG.getOpaque(block, HEAD_PENDING) == 0L
-                    && LONG.compareAndSet(block, HEAD_PENDING, 0L, value)) {
+            if ((long) LONG.getOpaque(Native.BLOCK, HEAD_PENDING) == 0L
+                    && LONG.compareAndSet(Native.BLOCK, HEAD_PENDING, 0L, value)) {
                 return;
             }
             if (spins < 100) {
@@ -177,12 +205,12 @@ public final class RobustList {
 
     /** While holding the operation lock: points {@code list_op_pending} at another entry. */
     public void setPending(RobustEntry entry) {
-        LONG.setVolatile(block, HEAD_PENDING, entry == null ? tokenAddress : entry.address);
+        LONG.setVolatile(Native.BLOCK, HEAD_PENDING, entry == null ? tokenAddress : entry.address);
     }
 
     /** Releases the operation lock: {@code list_op_pending} = 0 with release order. */
     public void unlockOp() {
-        LONG.setRelease(block, HEAD_PENDING, 0L);
+        LONG.setRelease(Native.BLOCK, HEAD_PENDING, 0L);
     }
 
     /**
@@ -190,7 +218,7 @@ public final class RobustList {
      * unlisted and unpended, as if the kernel had walked the list between this thread's CAS and its link.
      */
     public void dropPendingForTest() {
-        LONG.setVolatile(block, HEAD_PENDING, 0L);
+        LONG.setVolatile(Native.BLOCK, HEAD_PENDING, 0L);
     }
 
     // ------------------------------------------------------------------ the list (under the operation lock)
@@ -211,22 +239,45 @@ public final class RobustList {
         if (e.linked) {
             throw new IllegalStateException("robust entry already linked");
         }
-        RobustEntry p = e.lease ? head : leaseTail;
-        RobustEntry n = p.next;
+        int i = allocate(e);
+        int p = e.lease ? 0 : leaseTail;
+        int n = next[p];
+        RobustEntry[] es = entries;
         // Make the entry complete before it becomes reachable from the head (the kernel may walk at any time).
         // Only the next pointers matter to the kernel; the process keeps the back links itself, so the
-        // entry's list_prev is left alone (PROTOCOL §6.3).
-        e.linkSegment.set(ValueLayout.JAVA_LONG, e.nextOffset, n.address);
-        LONG.setRelease(p.linkSegment, p.nextOffset, e.address);
-        e.prev = p;
-        e.next = n;
-        p.next = e;
-        n.prev = e;
+        // entry's list_prev is left alone (PROTOCOL §6.3). Both addresses are mapped: e's region is not closing
+        // (callers check under this lock), p is linked (PROTOCOL §6.5 unlinks before unmapping).
+        RAW.set(ValueLayout.JAVA_LONG, e.address, es[n].address);
+        LONG.setRelease(RAW, es[p].address, e.address);
+        prev[i] = p;
+        next[i] = n;
+        next[p] = i;
+        prev[n] = i;
+        e.index = i;
         e.linked = true;
-        if (e.lease && leaseTail == head) {
-            leaseTail = e;
+        if (e.lease && leaseTail == 0) {
+            leaseTail = i;
         }
         size++;
+    }
+
+    private int allocate(RobustEntry e) {
+        int i = freeTop;
+        if (i >= 0) {
+            freeTop = next[i];
+        } else {
+            i = highWater++;
+            if (i == entries.length) {
+                int len = Math.min(2 * i, MutexLayout.ROBUST_LIST_LIMIT + 1);
+                entries = java.util.Arrays.copyOf(entries, len);
+                next = java.util.Arrays.copyOf(next, len);
+                prev = java.util.Arrays.copyOf(prev, len);
+            }
+        }
+        if (entries[i] != e) {
+            entries[i] = e;
+        }
+        return i;
     }
 
     /**
@@ -242,27 +293,31 @@ public final class RobustList {
         if (!e.linked) {
             return true;
         }
-        RobustEntry p = e.prev;
-        RobustEntry n = e.next;
+        int i = e.index;
+        int p = prev[i];
+        int n = next[i];
+        RobustEntry[] es = entries;
+        long nextAddress = es[n].address;
         boolean ok = true;
         if (touchEntry) {
-            long nextField = e.linkSegment.get(ValueLayout.JAVA_LONG, e.nextOffset);
-            if (nextField != n.address) {
+            long nextField = RAW.get(ValueLayout.JAVA_LONG, e.address);
+            if (nextField != nextAddress) {
                 ok = false;
                 mismatchFound = nextField;
-                mismatchExpected = n.address;
+                mismatchExpected = nextAddress;
             }
         }
-        LONG.setRelease(p.linkSegment, p.nextOffset, n.address);
-        p.next = n;
-        n.prev = p;
-        e.prev = null;
-        e.next = null;
+        LONG.setRelease(RAW, es[p].address, nextAddress);
+        next[p] = n;
+        prev[n] = p;
+        e.index = -1;
         e.linked = false;
-        if (leaseTail == e) {
+        if (leaseTail == i) {
             leaseTail = p;
         }
         size--;
+        next[i] = freeTop;
+        freeTop = i;
         return ok;
     }
 
@@ -275,10 +330,28 @@ public final class RobustList {
                 mismatchExpected);
     }
 
+    /**
+     * The {@link Thread#threadId()} of the Java thread of this process that holds the mutex at {@code wordOffset} of {@code table}'s region
+     * through any {@code Region} object of that file, or 0 (under the operation lock; walks the local copy).
+     */
+    public long holderOf(ProcessTable table, long wordOffset) {
+        for (int i = next[0]; i != 0; i = next[i]) {
+            RobustEntry e = entries[i];
+            if (!e.lease && e.wordOffset == wordOffset && e.table.sameFile(table)) {
+                long h = e.holderId;
+                if (h != 0) {
+                    return h;
+                }
+            }
+        }
+        return 0;
+    }
+
     /** The linked entries of {@code table} (under the operation lock). */
     List<RobustEntry> entriesOf(ProcessTable table) {
         List<RobustEntry> list = new ArrayList<>();
-        for (RobustEntry e = head.next; e != head; e = e.next) {
+        for (int i = next[0]; i != 0; i = next[i]) {
+            RobustEntry e = entries[i];
             if (e.table == table) {
                 list.add(e);
             }
