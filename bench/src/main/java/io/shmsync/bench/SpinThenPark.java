@@ -1,0 +1,48 @@
+package io.shmsync.bench;
+
+import io.shmsync.Semaphore;
+
+/**
+ * <b>Benchmark-side</b> spin-then-park: a bounded loop of {@link Semaphore#tryAcquire()} +
+ * {@link Thread#onSpinWait()} for at most {@code spinNanos}, then the ordinary blocking
+ * {@link Semaphore#acquire()}. This is what the "shmsync spin-then-park" rows measure until core has its own
+ * optional spin-before-park (issue 7; branch s2-semperf): then {@link #acquire} becomes a plain
+ * {@code acquire()} on a semaphore configured with that policy, and nothing else in the harness changes.
+ *
+ * <p>Never spins when only one CPU is usable ({@code usableCpus} ≤ 1): the thread that would release could not
+ * run while we spin. A core policy would look at this process's own affinity mask
+ * ({@link Runtime#availableProcessors()}); the harness passes the CPUs usable by the <em>pair</em> of processes
+ * instead, because its cross-CPU placement pins each process to a single, different CPU (where the own-mask check
+ * would wrongly turn spinning off) and its pinned placement puts both on one CPU (where it must be off).
+ */
+final class SpinThenPark {
+    private final long spinNanos;
+
+    /**
+     * @param spinNanos  spin budget per acquire; 0 = plain blocking
+     * @param usableCpus CPUs the two communicating processes can run on; ≤ 1 forces the budget to 0
+     */
+    SpinThenPark(long spinNanos, int usableCpus) {
+        this.spinNanos = usableCpus > 1 ? Math.max(0, spinNanos) : 0;
+    }
+
+    /** The effective spin budget (0 when spinning is off). */
+    long spinNanos() {
+        return spinNanos;
+    }
+
+    void acquire(Semaphore s) throws InterruptedException {
+        if (spinNanos > 0) {
+            long deadline = System.nanoTime() + spinNanos;
+            do {
+                if (s.tryAcquire()) {
+                    return;
+                }
+                for (int i = 0; i < 16; i++) {
+                    Thread.onSpinWait();
+                }
+            } while (System.nanoTime() - deadline < 0);
+        }
+        s.acquire();
+    }
+}
