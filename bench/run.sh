@@ -64,7 +64,7 @@ if [ "$MODE" = smoke ]; then   # checks that everything runs (a minute); its num
   SPARSE_S=0.3; SPARSE_WARMUP=2000
   CONT_S=0.3; CONT_WARM_MS=100; CONT_NS=(1 2)
 elif [ "$MODE" = quick ]; then
-  JMH_OPTS=(-f 2 -wi 3 -w 1s -i 4 -r 1s)
+  JMH_OPTS=(-f 2 -wi 2 -w 1s -i 3 -r 1s)
   C_ITERS=20000000; C_RUNS=5
   SYS_N=10000000
   TRIALS=3
@@ -307,7 +307,7 @@ ex() {
   grep '^RESULT' "$f" | sed "s/\$/ trial=${TRIAL:-1}/" >> "$file"
 }
 mkdir -p "$RAW/exchange"
-BLOCKING_PEERS=(shmsync_spin_park filelock uds pipe)
+BLOCKING_PEERS=(shmsync_spin_park shmsync_spin_fixed shmsync_spin_bench filelock uds pipe)
 SPINNING_PEERS=(agrona_spin agrona_backoff chronicle_spin chronicle_pauser)
 log "6/8 peers: $EX_TRIALS trials x {${PLACEMENTS[*]}} x {${BLOCKING_PEERS[*]}}, spinners {${SPINNING_PEERS[*]}} and the C spin floor cross-CPU only"
 for trial in $(seq "$EX_TRIALS"); do
@@ -329,7 +329,7 @@ for trial in $(seq "$EX_TRIALS"); do
 done
 
 # ------------------------------------------------------------------------------------------------ 7. sparse
-SPARSE_MECHS=(shmsync_block shmsync_spin_park agrona_spin agrona_backoff chronicle_pauser)
+SPARSE_MECHS=(shmsync_block shmsync_spin_park shmsync_spin_fixed agrona_spin agrona_backoff chronicle_pauser)
 [ "$MODE" = smoke ] && SPARSE_MECHS=(shmsync_block shmsync_spin_park agrona_spin)
 SPARSE_CPUS=(); [ "$HAVE_TASKSET" = 1 ] && [ "$NCPU" -ge 2 ] && SPARSE_CPUS=(--cpus 0,1)
 TRIAL=1

@@ -60,7 +60,8 @@ public final class Charts {
     private static final String[][] SHORT = {
             {"c_spin", "C spin"}, {"glibc_sem", "glibc sem C-C"}, {"jvm_jvm", "shmsync block"},
             {"jvm_jvm_posix", "shmsync Posix"}, {"jvm_c", "JVM-C sem_open"},
-            {"shmsync_block", "shmsync block"}, {"shmsync_spin_park", "shmsync spin-park"},
+            {"shmsync_block", "shmsync block"}, {"shmsync_spin_park", "shmsync spin adaptive"},
+            {"shmsync_spin_fixed", "shmsync spin fixed"}, {"shmsync_spin_bench", "shmsync + bench spin"},
             {"agrona_spin", "Agrona busy"}, {"agrona_backoff", "Agrona backoff"},
             {"chronicle_spin", "Chronicle busy"}, {"chronicle_pauser", "Chronicle balanced"},
             {"filelock", "FileChannel.lock"}, {"uds", "Unix socket"}, {"pipe", "pipe"},

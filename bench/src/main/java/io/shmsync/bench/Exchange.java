@@ -2,6 +2,7 @@ package io.shmsync.bench;
 
 import io.shmsync.Region;
 import io.shmsync.Semaphore;
+import io.shmsync.SpinPolicy;
 
 import net.openhft.chronicle.bytes.MappedBytes;
 import net.openhft.chronicle.threads.Pauser;
@@ -26,6 +27,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -42,9 +44,12 @@ import java.util.concurrent.locks.LockSupport;
  * Mechanisms ({@code M}, also the {@code mech=} of the RESULT line):
  * <ul>
  *   <li>{@code shmsync_block}: two region {@link Semaphore}s, {@code release()} / {@code acquire()} (blocking);</li>
- *   <li>{@code shmsync_spin_park}: the same, waiting with {@link SpinThenPark} (bounded {@code tryAcquire()} spin of
- *       {@code --spin-ns}, default 20 µs, then {@code acquire()}; no spin on one usable CPU) — benchmark-side until
- *       core has a spin policy;</li>
+ *   <li>{@code shmsync_spin_park}: the same with core's spin-then-park, {@link SpinPolicy#adaptive(Duration)} of at most
+ *       {@code --spin-ns} (default 20 µs) on both handles that wait;</li>
+ *   <li>{@code shmsync_spin_fixed}: the same with {@link SpinPolicy#fixed(Duration)};</li>
+ *   <li>{@code shmsync_spin_bench}: blocking semaphores with the benchmark-side loop {@link SpinThenPark} (bounded
+ *       {@code tryAcquire()} + {@code onSpinWait} of {@code --spin-ns}, then {@code acquire()}), for comparison with
+ *       core's policy (it was the stand-in before core had one);</li>
  *   <li>{@code agrona_spin}, {@code agrona_backoff}: Agrona {@link UnsafeBuffer} over a {@code MAP_SHARED} mapping of a
  *       {@code /dev/shm} file, a sequence word per direction ({@code putIntOrdered} / {@code getIntVolatile}), waiting
  *       with {@link BusySpinIdleStrategy} or a default {@link BackoffIdleStrategy} (spin, yield, then parkNanos
@@ -62,11 +67,16 @@ import java.util.concurrent.locks.LockSupport;
  * between; a round trip that overruns its slot starts the next one at once). Prints
  * <pre>RESULT mech=M rounds=R cpus=P,Q p50_ns=.. p90_ns=.. p99_ns=.. p999_ns=.. max_ns=.. mean_ns=.. cpu_us_per_rt=X sys_pct=Y
  *        [interval_us=I wall_s=S cpu_pct=C ping_cpu_us=A pong_cpu_us=B] spin_ns=N</pre>
+ * Core's spin policy never spins when the JVM has one CPU; in the cross-CPU placement ({@code --cpus P,Q}, P ≠ Q) each
+ * process is pinned to its own single CPU while its partner has another, so both JVMs then run with
+ * {@code -Dio.shmsync.spinOnOneCpu=true} (core's switch for exactly that); pinned together (P = Q) they do not, and
+ * nothing spins. {@code spin_ns} in the RESULT line is the pong side's effective maximum spin (0 = off).
  * CPU time: {@code getrusage(RUSAGE_SELF)} of each process (all threads) over the timed rounds; the pong JVM reports its
  * own. {@code cpu_pct} = both processes' CPU time / wall time of the timed rounds × 100 (100 = one whole core).
  */
 public final class Exchange {
-    private static final List<String> MECHS = List.of("shmsync_block", "shmsync_spin_park", "agrona_spin", "agrona_backoff",
+    private static final List<String> MECHS = List.of("shmsync_block", "shmsync_spin_park", "shmsync_spin_fixed",
+            "shmsync_spin_bench", "agrona_spin", "agrona_backoff",
             "chronicle_spin", "chronicle_pauser", "filelock", "uds", "pipe");
 
     private Exchange() {
@@ -137,6 +147,10 @@ public final class Exchange {
         Path dir = Path.of("/dev/shm");
         // CPUs the pair can use: one (pinned together), two (cross-CPU), or whatever this JVM may use (unpinned)
         int usable = cpuP < 0 ? Runtime.getRuntime().availableProcessors() : cpuP == cpuQ ? 1 : 2;
+        boolean spinOnOneCpu = cpuP >= 0 && cpuP != cpuQ;
+        if (spinOnOneCpu) {
+            System.setProperty("io.shmsync.spinOnOneCpu", "true"); // read by core when a wait starts
+        }
         Setup setup = prepare(mech, name, dir, usable);
         try {
             List<String> cmd = new ArrayList<>();
@@ -146,6 +160,9 @@ public final class Exchange {
             cmd.add(ProcessHandle.current().info().command()
                     .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
             cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+            if (spinOnOneCpu) {
+                cmd.add("-Dio.shmsync.spinOnOneCpu=true");
+            }
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Exchange.class.getName(), "pong", mech, name,
                     Long.toString(warmup), Long.toString(rounds), Long.toString(spinNs), Integer.toString(usable)));
             PingPong.Peer peer = PingPong.Peer.start(cmd);
@@ -207,7 +224,7 @@ public final class Exchange {
             sb.append(String.format(Locale.ROOT, " interval_us=%d wall_s=%.2f cpu_pct=%.3f ping_cpu_us=%.0f pong_cpu_us=%.0f",
                     intervalUs, wallNs / 1e9, 100.0 * cpuUs * 1000 / wallNs, selfUs, otherUs));
         }
-        sb.append(" spin_ns=").append(mech.equals("shmsync_spin_park") ? spinNs : 0);
+        sb.append(" spin_ns=").append(spinNs);
         System.out.println(sb.insert("RESULT ".length(), intervalUs > 0 ? "kind=sparse " : "kind=exchange "));
         if (hgrm != null) {
             try (PrintStream out = new PrintStream(Files.newOutputStream(Path.of(hgrm)), true, StandardCharsets.UTF_8)) {
@@ -239,7 +256,7 @@ public final class Exchange {
                 side.signal();
             }
             long[] c1 = Native.cpuTimeMicros();
-            long effective = side instanceof SemSide s ? s.spin.spinNanos() : 0;
+            long effective = side instanceof SemSide s ? s.effectiveSpinNanos() : 0;
             System.out.println("CPU user_us=" + (c1[0] - c0[0]) + " sys_us=" + (c1[1] - c0[1]) + " spin_ns=" + effective);
             System.out.flush();
             side.await();
@@ -259,7 +276,7 @@ public final class Exchange {
 
     private static Setup prepare(String mech, String name, Path dir, int usable) throws Exception {
         return switch (mech) {
-            case "shmsync_block", "shmsync_spin_park" -> {
+            case "shmsync_block", "shmsync_spin_park", "shmsync_spin_fixed", "shmsync_spin_bench" -> {
                 Region.unlink(name);
                 Region region = Region.create(name, 1 << 16);
                 region.semaphore("a", 0);
@@ -267,8 +284,7 @@ public final class Exchange {
                 yield new Setup() {
                     @Override
                     public Side pingSide(long spinNs) {
-                        return new SemSide(region.semaphore("a"), region.semaphore("b"),
-                                new SpinThenPark(mech.equals("shmsync_spin_park") ? spinNs : 0, usable));
+                        return new SemSide(region.semaphore("a"), region.semaphore("b"), mech, spinNs, usable);
                     }
 
                     @Override
@@ -339,10 +355,9 @@ public final class Exchange {
 
     private static Side pongSide(String mech, String name, Path dir, long spinNs, int usable) throws Exception {
         return switch (mech) {
-            case "shmsync_block", "shmsync_spin_park" -> {
+            case "shmsync_block", "shmsync_spin_park", "shmsync_spin_fixed", "shmsync_spin_bench" -> {
                 Region region = Region.open(name);
-                SemSide s = new SemSide(region.semaphore("b"), region.semaphore("a"),
-                        new SpinThenPark(mech.equals("shmsync_spin_park") ? spinNs : 0, usable)) {
+                SemSide s = new SemSide(region.semaphore("b"), region.semaphore("a"), mech, spinNs, usable) {
                     @Override
                     public void close() {
                         region.close();
@@ -427,12 +442,26 @@ public final class Exchange {
     private static class SemSide implements Side {
         private final Semaphore out;
         private final Semaphore in;
-        final SpinThenPark spin;
+        private final SpinThenPark benchSpin; // only for shmsync_spin_bench
+        private final long coreSpinNanos;
 
-        SemSide(Semaphore out, Semaphore in, SpinThenPark spin) {
+        SemSide(Semaphore out, Semaphore in, String mech, long spinNs, int usable) {
             this.out = out;
             this.in = in;
-            this.spin = spin;
+            this.benchSpin = new SpinThenPark(mech.equals("shmsync_spin_bench") ? spinNs : 0, usable);
+            SpinPolicy p = switch (mech) {
+                case "shmsync_spin_park" -> SpinPolicy.adaptive(Duration.ofNanos(spinNs));
+                case "shmsync_spin_fixed" -> SpinPolicy.fixed(Duration.ofNanos(spinNs));
+                default -> SpinPolicy.NONE;
+            };
+            in.setSpinPolicy(p); // the handle this side waits on
+            boolean coreSpins = Runtime.getRuntime().availableProcessors() > 1 || Boolean.getBoolean("io.shmsync.spinOnOneCpu");
+            this.coreSpinNanos = coreSpins ? p.maxSpinNanos() : 0;
+        }
+
+        /** The longest spin before a park this side's waits may make (0: plain blocking). */
+        long effectiveSpinNanos() {
+            return Math.max(benchSpin.spinNanos(), coreSpinNanos);
         }
 
         @Override
@@ -442,7 +471,7 @@ public final class Exchange {
 
         @Override
         public void await() throws InterruptedException {
-            spin.acquire(in);
+            benchSpin.acquire(in);
         }
     }
 

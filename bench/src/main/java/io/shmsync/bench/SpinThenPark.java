@@ -5,9 +5,9 @@ import io.shmsync.Semaphore;
 /**
  * <b>Benchmark-side</b> spin-then-park: a bounded loop of {@link Semaphore#tryAcquire()} +
  * {@link Thread#onSpinWait()} for at most {@code spinNanos}, then the ordinary blocking
- * {@link Semaphore#acquire()}. This is what the "shmsync spin-then-park" rows measure until core has its own
- * optional spin-before-park (issue 7; branch s2-semperf): then {@link #acquire} becomes a plain
- * {@code acquire()} on a semaphore configured with that policy, and nothing else in the harness changes.
+ * {@link Semaphore#acquire()}. It stood in for core's spin-before-park before {@code io.shmsync.SpinPolicy}
+ * existed; the "shmsync spin-then-park" rows now use core's policy, and this loop remains as the
+ * {@code shmsync_spin_bench} comparison row (what a user could write on top of the blocking API).
  *
  * <p>Never spins when only one CPU is usable ({@code usableCpus} ≤ 1): the thread that would release could not
  * run while we spin. A core policy would look at this process's own affinity mask
