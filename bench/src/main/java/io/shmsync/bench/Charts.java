@@ -201,7 +201,7 @@ public final class Charts {
             lat.addSeries("p99, every " + label, x, p99);
             cpu.addSeries("every " + label, x, pct);
         }
-        lat.getStyler().setLegendPosition(Styler.LegendPosition.InsideNW);
+        lat.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
         logFloor(lat, allLat);
         logFloor(cpu, allCpu);
         cpu.getStyler().setLabelsVisible(true);

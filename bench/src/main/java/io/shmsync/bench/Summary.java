@@ -496,7 +496,8 @@ public final class Summary {
         md.append("Each process loops acquire+release (`Semaphore` with 1 permit vs glibc `sem_wait`+`sem_post`) or lock+unlock "
                 + "(`Mutex` vs glibc robust pshared `pthread_mutex`), nothing in between, unpinned, all starting at one "
                 + "`CLOCK_MONOTONIC` instant; warm-up not counted. CPU µs/op = user+sys of all processes over the counted window / ops. "
-                + "With more processes than CPUs (" + "2 here) the numbers are dominated by how often a holder is preempted.\n\n");
+                + "With more processes than CPUs (see Machine) the numbers are dominated by how often a holder is preempted; "
+                + "they also move a lot with other load on the machine.\n\n");
         md.append("| object | processes | shmsync ops/s | glibc ops/s | shmsync / glibc | shmsync min / max per proc | glibc min / max per proc | CPU µs/op shmsync / glibc |\n");
         md.append("|---|---:|---:|---:|---:|---|---|---|\n");
         for (String prim : List.of("sem", "mutex")) {
