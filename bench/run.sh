@@ -20,7 +20,12 @@
 #   4. blocking ping-pong, cross-CPU (0,1) and pinned (0,0), TRIALS interleaved trials of: glibc C<->C
 #      (sem_bench), JVM<->JVM region Semaphore, JVM<->JVM PosixSemaphore, JVM<->C (sem_peer) -> raw/pingpong.txt
 #   5. attribution: the same ping-pong in C with FUTEX_WAIT vs futex_waitv on 1/2/3 words -> raw/waitv.txt
-# and writes summary.md (tables, ratios against the native floor, targets met or missed) and machine.txt.
+#   6. the peers: ping-pong JVM<->JVM over shmsync spin-then-park, Agrona (busy-spin, backoff), Chronicle Bytes
+#      (busy, balanced pauser), FileChannel.lock, Unix-domain socket, pipe; the C spin floor -> raw/exchange.txt
+#   7. sparse traffic: one message every 1 ms and every 10 ms, blocking vs spin-then-park vs spinning -> raw/sparse.txt
+#   8. contended throughput: 1, 2, 4, 8 processes on one semaphore / one mutex, shmsync vs glibc -> raw/contended.txt
+# and writes summary.md (tables, ratios against the native floor, targets met or missed), machine.txt and
+# PNG charts (charts/*.png, XChart, from the raw RESULT lines).
 # Every tool prints "RESULT key=value ..." lines; io.shmsync.bench.Summary turns them into summary.md.
 set -euo pipefail
 
@@ -55,13 +60,19 @@ if [ "$MODE" = smoke ]; then   # checks that everything runs (a minute); its num
   TRIALS=1
   CROSS_ROUNDS=2000;  CROSS_WARMUP=500
   PINNED_ROUNDS=20000; PINNED_WARMUP=5000
+  EX_TRIALS=1
+  SPARSE_S=0.3; SPARSE_WARMUP=2000
+  CONT_S=0.3; CONT_WARM_MS=100; CONT_NS=(1 2)
 elif [ "$MODE" = quick ]; then
-  JMH_OPTS=(-f 2 -wi 3 -w 1s -i 4 -r 1s)
+  JMH_OPTS=(-f 2 -wi 2 -w 1s -i 3 -r 1s)
   C_ITERS=20000000; C_RUNS=5
   SYS_N=10000000
   TRIALS=3
   CROSS_ROUNDS=20000;  CROSS_WARMUP=5000
   PINNED_ROUNDS=200000; PINNED_WARMUP=50000
+  EX_TRIALS=2
+  SPARSE_S=2; SPARSE_WARMUP=20000
+  CONT_S=1; CONT_WARM_MS=500; CONT_NS=(1 2 4 8)
 else
   JMH_OPTS=(-f 3 -wi 5 -w 2s -i 10 -r 2s)
   C_ITERS=100000000; C_RUNS=10
@@ -69,6 +80,9 @@ else
   TRIALS=5
   CROSS_ROUNDS=100000; CROSS_WARMUP=20000
   PINNED_ROUNDS=1000000; PINNED_WARMUP=100000
+  EX_TRIALS=5
+  SPARSE_S=10; SPARSE_WARMUP=50000
+  CONT_S=5; CONT_WARM_MS=1000; CONT_NS=(1 2 4 8)
 fi
 
 [ -n "$OUT" ] || OUT="$BENCH/results/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -81,11 +95,19 @@ JFLAGS=(--enable-native-access=ALL-UNNAMED)
 SEM_BENCH="$ROOT/kernel-mirror/build/sem_bench"
 SEM_PEER="$ROOT/kernel-mirror/build/sem_peer"
 WAITV="$BENCH/target/native/waitv_pingpong"
+NATIVE="$BENCH/target/native/native_bench"
+# The JDK 25 flags each peer library needs (io.shmsync.bench.PeerUncontendedBenchmark documents them).
+AGRONA_FLAGS=(--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED)
+CHRONICLE_FLAGS=(--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
+  --add-opens=java.base/java.lang.reflect=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED
+  --add-opens=java.base/java.util=ALL-UNNAMED --add-opens=java.base/java.nio=ALL-UNNAMED
+  --add-opens=java.base/sun.nio.ch=ALL-UNNAMED -Dchronicle.analytics.disable=true)
 
 log() { echo "[run.sh $(date -u +%H:%M:%S)] $*" | tee -a "$OUT/run.log" >&2; }
 # note TEXT: appends a command line to commands.txt, with repo-relative names for what run.sh built.
 note() {
-  echo "$*" | sed "s|$TMPBIN/benchmarks.jar|bench/target/benchmarks.jar|g; s|$TMPBIN/waitv_pingpong|bench/target/native/waitv_pingpong|g; s|$TMPBIN/|kernel-mirror/build/|g; s|$ROOT/||g" >> "$OUT/commands.txt"
+  echo "$*" | sed "s|$TMPBIN/benchmarks.jar|bench/target/benchmarks.jar|g; s|$TMPBIN/waitv_pingpong|bench/target/native/waitv_pingpong|g; s|$TMPBIN/native_bench|bench/target/native/native_bench|g; s|$TMPBIN/|kernel-mirror/build/|g; s|$ROOT/||g" >> "$OUT/commands.txt"
 }
 # record OUTFILE CMD...: runs CMD, notes it in commands.txt, appends its stdout to OUTFILE and its stderr to
 # OUTFILE.err, and shows its RESULT lines. A failing command ends the run (set -e, pipefail).
@@ -102,16 +124,18 @@ if [ "$BUILD" = 1 ]; then
   make -s -C "$ROOT/kernel-mirror" user
   mkdir -p "$(dirname "$WAITV")"
   cc -O2 -Wall -Wextra -Werror -std=gnu11 -o "$WAITV" "$BENCH/native/waitv_pingpong.c"
+  cc -O2 -Wall -Wextra -Werror -std=gnu11 -pthread -o "$NATIVE" "$BENCH/native/native_bench.c"
 fi
-for f in "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV"; do
+for f in "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV" "$NATIVE"; do
   [ -e "$f" ] || { echo "run.sh: missing $f (run without --no-build)" >&2; exit 1; }
 done
 # Measure private copies: a build in the same work tree (mvn clean, make clean) must not pull the jar or the
 # tools from under a running benchmark. raw-tmp/ is git-ignored and removed at the end.
 TMPBIN="$OUT/raw-tmp"
 mkdir -p "$TMPBIN"
-cp "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV" "$TMPBIN/"
+cp "$JAR" "$SEM_BENCH" "$SEM_PEER" "$WAITV" "$NATIVE" "$TMPBIN/"
 JAR="$TMPBIN/benchmarks.jar"; SEM_BENCH="$TMPBIN/sem_bench"; SEM_PEER="$TMPBIN/sem_peer"; WAITV="$TMPBIN/waitv_pingpong"
+NATIVE="$TMPBIN/native_bench"
 
 # ------------------------------------------------------------------------------------------------ machine
 if [ "$QUIET_WAIT" = 1 ]; then
@@ -146,7 +170,7 @@ HAVE_TASKSET=0; command -v taskset >/dev/null 2>&1 && HAVE_TASKSET=1
   echo "shmsync commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- core 2>/dev/null || echo ' (core modified)')"
   echo "priority: nice $(ps -o ni= -p $$ | tr -d ' ')$([ "$NICE" = 1 ] && echo ' (--nice: every benchmark process at nice -20, the CPUs were shared with other work)')"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average; anything above ~0.3 means other work shares these CPUs)"
-  echo "parameters: JMH ${JMH_OPTS[*]}; C uncontended $C_ITERS iters x $C_RUNS runs; syscalls N=$SYS_N; ping-pong $TRIALS trials, cross-CPU $CROSS_ROUNDS rounds (+$CROSS_WARMUP warm-up), pinned $PINNED_ROUNDS rounds (+$PINNED_WARMUP warm-up)"
+  echo "parameters: JMH ${JMH_OPTS[*]}; C uncontended $C_ITERS iters x $C_RUNS runs; syscalls N=$SYS_N; ping-pong $TRIALS trials (peers: $EX_TRIALS), cross-CPU $CROSS_ROUNDS rounds (+$CROSS_WARMUP warm-up), pinned $PINNED_ROUNDS rounds (+$PINNED_WARMUP warm-up); sparse ${SPARSE_S} s per interval (+$SPARSE_WARMUP dense warm-up rounds); contended ${CONT_S} s counted (+${CONT_WARM_MS} ms warm-up) per point"
 } > "$OUT/machine.txt"
 busy() { ps -eo pcpu=,pid=,args= --sort=-pcpu | awk '$1 >= 5 && n++ < 5' | cut -c1-160 || true; }
 { echo "== busy processes (>= 5 % CPU) before the run"; busy; } > "$RAW/other-load.txt"
@@ -156,15 +180,18 @@ cat "$OUT/machine.txt" >&2
 # ------------------------------------------------------------------------------------------------ 1+2. JMH, C floor
 # The C floor runs before and after JMH: these VMs drift between speed levels over minutes (the summary
 # uses the median of both and shows each), and a ratio should not hinge on which minute the floor got.
-log "1/5 native floor: sem_bench uncontended $C_ITERS --runs $C_RUNS (before JMH)"
+log "1/8 native floor: sem_bench uncontended $C_ITERS --runs $C_RUNS, native_bench mutex-uncontended (before JMH)"
 record "$RAW/c-uncontended.txt" "$SEM_BENCH" uncontended "$C_ITERS" --runs "$C_RUNS"
-log "2/5 JMH uncontended (${JMH_OPTS[*]} -prof gc), then the native floor again"
-record "$RAW/jmh.txt" "$JAVA" "${JFLAGS[@]}" --sun-misc-unsafe-memory-access=allow -cp "$JAR" io.shmsync.bench.JmhMain 'io.shmsync.bench.UncontendedBenchmark' \
-  "${JMH_OPTS[@]}" -prof gc -rf json -rff "$RAW/jmh.json"
+record "$RAW/c-uncontended.txt" "$NATIVE" mutex-uncontended "$((C_ITERS / 4))" --runs "$C_RUNS"
+log "2/8 JMH uncontended (${JMH_OPTS[*]} -prof gc), then the native floor again"
+# -Djmh.ignoreLock: other JMH runs on a shared machine must not abort this one (their load shows in other-load.txt)
+record "$RAW/jmh.txt" "$JAVA" "${JFLAGS[@]}" -Djmh.ignoreLock=true --sun-misc-unsafe-memory-access=allow -cp "$JAR" io.shmsync.bench.JmhMain \
+  'io.shmsync.bench.(Uncontended|PeerUncontended)Benchmark' "${JMH_OPTS[@]}" -prof gc -rf json -rff "$RAW/jmh.json"
 record "$RAW/c-uncontended.txt" "$SEM_BENCH" uncontended "$C_ITERS" --runs "$C_RUNS"
+record "$RAW/c-uncontended.txt" "$NATIVE" mutex-uncontended "$((C_ITERS / 4))" --runs "$C_RUNS"
 
 # ------------------------------------------------------------------------------------------------ 3. syscalls
-log "3/5 syscalls of the benchmark thread, N=$SYS_N and 10N"
+log "3/8 syscalls of the benchmark thread, N=$SYS_N and 10N"
 TOOLS=()
 if command -v perf >/dev/null 2>&1 && perf stat -e raw_syscalls:sys_enter -x, -o /dev/null -- true >/dev/null 2>&1; then
   TOOLS+=(perf)
@@ -242,7 +269,7 @@ pp() { # pp TRIAL CPUS MECH CMD...
   record "$f" timeout 300 "$@"
   grep '^RESULT' "$f" | sed "s/\$/ trial=$trial/" >> "$RAW/pingpong.txt"
 }
-log "4/5 ping-pong: $TRIALS trials x {${PLACEMENTS[*]}} x {glibc C<->C, JVM<->JVM region, JVM<->JVM posix, JVM<->C}"
+log "4/8 ping-pong: $TRIALS trials x {${PLACEMENTS[*]}} x {glibc C<->C, JVM<->JVM region, JVM<->JVM posix, JVM<->C}"
 for trial in $(seq "$TRIALS"); do
   for cpus in "${PLACEMENTS[@]}"; do
     if [ "$cpus" = 0,0 ]; then R=$PINNED_ROUNDS; W=$PINNED_WARMUP; else R=$CROSS_ROUNDS; W=$CROSS_WARMUP; fi
@@ -257,7 +284,7 @@ for trial in $(seq "$TRIALS"); do
 done
 
 # ------------------------------------------------------------------------------------------------ 5. waitv
-log "5/5 attribution: C ping-pong with FUTEX_WAIT vs futex_waitv on 1/2/3 words"
+log "5/8 attribution: C ping-pong with FUTEX_WAIT vs futex_waitv on 1/2/3 words"
 for trial in $(seq "$TRIALS"); do
   for cpus in "${PLACEMENTS[@]}"; do
     if [ "$cpus" = 0,0 ]; then R=$PINNED_ROUNDS; W=$PINNED_WARMUP; else R=$CROSS_ROUNDS; W=$CROSS_WARMUP; fi
@@ -269,10 +296,67 @@ for trial in $(seq "$TRIALS"); do
   grep '^RESULT' "$RAW/waitv-t$trial.log" | sed "s/\$/ trial=$trial/" >> "$RAW/waitv.txt"
 done
 
+# ------------------------------------------------------------------------------------------------ 6. peers
+# ex FILE MECH ARGS...: one Exchange run (with the JVM flags the mechanism's library needs), RESULT lines -> FILE
+ex() {
+  local file=$1 mech=$2; shift 2
+  local f="$RAW/exchange/t${TRIAL:-1}-$mech-$(echo "$*" | tr -c 'A-Za-z0-9' _ | sed 's/_*$//').txt" flags=()
+  case "$mech" in agrona_*) flags=("${AGRONA_FLAGS[@]}") ;; chronicle_*) flags=("${CHRONICLE_FLAGS[@]}") ;; esac
+  record "$f" timeout 300 "$JAVA" "${JFLAGS[@]}" --sun-misc-unsafe-memory-access=allow "${flags[@]}" -cp "$JAR" \
+    io.shmsync.bench.Exchange --mech "$mech" "$@"
+  grep '^RESULT' "$f" | sed "s/\$/ trial=${TRIAL:-1}/" >> "$file"
+}
+mkdir -p "$RAW/exchange"
+BLOCKING_PEERS=(shmsync_spin_park shmsync_spin_fixed shmsync_spin_bench filelock uds pipe)
+SPINNING_PEERS=(agrona_spin agrona_backoff chronicle_spin chronicle_pauser)
+log "6/8 peers: $EX_TRIALS trials x {${PLACEMENTS[*]}} x {${BLOCKING_PEERS[*]}}, spinners {${SPINNING_PEERS[*]}} and the C spin floor cross-CPU only"
+for trial in $(seq "$EX_TRIALS"); do
+  TRIAL=$trial
+  for cpus in "${PLACEMENTS[@]}"; do
+    if [ "$cpus" = 0,0 ]; then R=$PINNED_ROUNDS; W=$PINNED_WARMUP; else R=$CROSS_ROUNDS; W=$CROSS_WARMUP; fi
+    CPUARG=(); [ "$cpus" = any ] || CPUARG=(--cpus "$cpus")
+    MECHS=("${BLOCKING_PEERS[@]}")
+    if [ "$cpus" != 0,0 ]; then
+      MECHS+=("${SPINNING_PEERS[@]}")   # pinned to one CPU a spinner only progresses when preempted: n/a
+      record "$RAW/exchange/c_spin-t$trial.txt" timeout 300 "$NATIVE" spin-pingpong "$((R * 5))" --warmup "$W" "${CPUARG[@]}"
+      grep '^RESULT' "$RAW/exchange/c_spin-t$trial.txt" | sed "s/\$/ trial=$trial/" >> "$RAW/exchange.txt"
+    fi
+    for m in "${MECHS[@]}"; do
+      H=(); [ "$trial" = 1 ] && H=(--hgrm "$RAW/exchange/histogram-${cpus/,/_}-$m.hgrm")
+      ex "$RAW/exchange.txt" "$m" --rounds "$R" --warmup "$W" "${CPUARG[@]}" "${H[@]}"
+    done
+  done
+done
+
+# ------------------------------------------------------------------------------------------------ 7. sparse
+SPARSE_MECHS=(shmsync_block shmsync_spin_park shmsync_spin_fixed agrona_spin agrona_backoff chronicle_pauser)
+[ "$MODE" = smoke ] && SPARSE_MECHS=(shmsync_block shmsync_spin_park agrona_spin)
+SPARSE_CPUS=(); [ "$HAVE_TASKSET" = 1 ] && [ "$NCPU" -ge 2 ] && SPARSE_CPUS=(--cpus 0,1)
+TRIAL=1
+log "7/8 sparse traffic: every 1 ms and every 10 ms for $SPARSE_S s each: {${SPARSE_MECHS[*]}} ${SPARSE_CPUS[*]}"
+for iv in 1000 10000; do
+  R=$(awk -v s="$SPARSE_S" -v i="$iv" 'BEGIN {printf "%d", s * 1000000 / i}')
+  for m in "${SPARSE_MECHS[@]}"; do
+    ex "$RAW/sparse.txt" "$m" --rounds "$R" --warmup "$SPARSE_WARMUP" --interval-us "$iv" "${SPARSE_CPUS[@]}"
+  done
+done
+
+# ------------------------------------------------------------------------------------------------ 8. contended
+log "8/8 contended throughput: {${CONT_NS[*]}} processes, semaphore and mutex, shmsync and glibc, ${CONT_S} s each"
+for n in "${CONT_NS[@]}"; do
+  for prim in sem mutex; do
+    record "$RAW/contended.txt" timeout 300 "$NATIVE" contended "$prim" "$n" "$CONT_S" --warmup-ms "$CONT_WARM_MS"
+    record "$RAW/contended.txt" timeout 300 "$JAVA" "${JFLAGS[@]}" -cp "$JAR" io.shmsync.bench.Contended --prim "$prim" \
+      --procs "$n" --seconds "$CONT_S" --warmup-ms "$CONT_WARM_MS"
+  done
+done
+
 # ------------------------------------------------------------------------------------------------ summary
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 echo "elapsed: $(( $(date +%s) - START )) s" >> "$OUT/machine.txt"
 { echo "== busy processes (>= 5 % CPU) after the run"; busy; } >> "$RAW/other-load.txt"
+note "$JAVA -Djava.awt.headless=true -cp $JAR io.shmsync.bench.Charts $OUT"
+"$JAVA" -Djava.awt.headless=true -cp "$JAR" io.shmsync.bench.Charts "$OUT" >&2
 "$JAVA" -cp "$JAR" io.shmsync.bench.Summary "$OUT" > /dev/null
 find "$RAW" -name '*.err' -empty -delete
 rm -rf "$TMPBIN"

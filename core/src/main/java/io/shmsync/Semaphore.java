@@ -2,6 +2,7 @@ package io.shmsync;
 
 import io.shmsync.internal.futex.Futex;
 import io.shmsync.internal.sync.Guard;
+import io.shmsync.internal.sync.Spinner;
 import io.shmsync.internal.sync.WaitNode;
 
 import java.lang.foreign.MemorySegment;
@@ -66,6 +67,8 @@ public sealed class Semaphore permits PosixSemaphore {
     /** The guard's sequence word and generation, kept here so the per-operation check is one load. */
     private final long sequence;
     private final int generation;
+    private final Spinner spinner = new Spinner();
+    private volatile SpinPolicy spinPolicy = SpinPolicy.NONE;
 
     Semaphore(MemorySegment segment, long offset, Guard guard) {
         this.segment = segment;
@@ -186,12 +189,26 @@ public sealed class Semaphore permits PosixSemaphore {
         return false;
     }
 
-    /** The slow path (docs/PROTOCOL.md §3.2): register as a waiter, sleep while the value is 0, take a token. */
+    /**
+     * The slow path (docs/PROTOCOL.md §3.2): spin if the policy says so (before registering, so that a
+     * releaser makes no wake-up call for a spinning waiter), then register as a waiter, sleep while the value
+     * is 0, take a token.
+     */
     private boolean acquireSlow(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
         WaitNode node = WaitNode.enter(guard);
         boolean registered = false;
         boolean acquired = false;
+        Spinner sp = spinner;
+        long waitStart = 0;
         try {
+            if (sp.enabled()) {
+                waitStart = sp.spin(segment, data, 0, guard, interruptible, timed, deadline);
+                if (tryTake()) {
+                    acquired = true;
+                    sp.waited(waitStart);
+                    return true;
+                }
+            }
             long d = (long) DATA.getAndAdd(segment, data, ONE_WAITER) + ONE_WAITER;
             registered = true;
             for (;;) {
@@ -199,6 +216,9 @@ public sealed class Semaphore permits PosixSemaphore {
                     long witness = (long) DATA.compareAndExchangeAcquire(segment, data, d, d - 1 - ONE_WAITER);
                     if (witness == d) {
                         acquired = true;
+                        if (waitStart != 0) {
+                            sp.waited(waitStart);
+                        }
                         return true;
                     }
                     d = witness;
@@ -331,6 +351,31 @@ public sealed class Semaphore permits PosixSemaphore {
     public int getQueueLength() {
         checkGeneration();
         return (int) ((long) DATA.getVolatile(segment, data) >>> NWAITERS_SHIFT);
+    }
+
+    // ------------------------------------------------------------------ spinning
+
+    /**
+     * Sets how this handle's blocking acquires spin before they sleep (see {@link SpinPolicy}); affects this
+     * handle only (another handle on the same semaphore, in this or another process, keeps its own policy)
+     * and acquires that start after the call. Resets an adaptive budget to the policy's maximum.
+     *
+     * @param policy {@link SpinPolicy#NONE} (the default) to never spin
+     */
+    public void setSpinPolicy(SpinPolicy policy) {
+        java.util.Objects.requireNonNull(policy, "policy");
+        spinPolicy = policy;
+        spinner.configure(policy.maxSpinNanos(), policy.isAdaptive());
+    }
+
+    /** This handle's spin policy ({@link SpinPolicy#NONE} unless {@link #setSpinPolicy(SpinPolicy) set}). */
+    public SpinPolicy getSpinPolicy() {
+        return spinPolicy;
+    }
+
+    /** The current spin budget of this handle in nanoseconds (0 if it does not spin); for diagnostics. */
+    long spinBudgetNanos() {
+        return spinner.enabled() ? spinner.budgetNanos() : 0;
     }
 
     /** The object's generation in its region's directory (0 for a POSIX semaphore). */

@@ -115,6 +115,16 @@ public final class UndoSemaphore {
         return permits.hasQueuedThreads();
     }
 
+    /** Sets how this handle's blocking acquires spin before they sleep; as {@link Semaphore#setSpinPolicy(SpinPolicy)}. */
+    public void setSpinPolicy(SpinPolicy policy) {
+        permits.setSpinPolicy(policy);
+    }
+
+    /** This handle's spin policy; as {@link Semaphore#getSpinPolicy()}. */
+    public SpinPolicy getSpinPolicy() {
+        return permits.getSpinPolicy();
+    }
+
     /** The object's generation in its region's directory. */
     public int generation() {
         return guard.generation();

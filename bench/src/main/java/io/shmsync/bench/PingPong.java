@@ -279,7 +279,7 @@ public final class PingPong {
 
     // ------------------------------------------------------------------------------------------ common
 
-    private static Histogram newHistogram() {
+    static Histogram newHistogram() {
         Histogram h = new Histogram(1, TimeUnit.SECONDS.toNanos(100), 3);
         h.setAutoResize(false);
         return h;
@@ -312,11 +312,11 @@ public final class PingPong {
         p.awaitExit();
     }
 
-    private static long[] minus(long[] x, long[] y) {
+    static long[] minus(long[] x, long[] y) {
         return new long[]{x[0] - y[0], x[1] - y[1]};
     }
 
-    private static long field(String line, String key) {
+    static long field(String line, String key) {
         for (String kv : line.split(" ")) {
             if (kv.startsWith(key + "=")) {
                 return Long.parseLong(kv.substring(key.length() + 1));
@@ -329,10 +329,10 @@ public final class PingPong {
      * The pong process: its output is read on a daemon thread (lines kept, echoed to stderr); if it dies
      * before the ping side is done, the waiting ping thread is interrupted instead of blocking for ever.
      */
-    private static final class Peer implements AutoCloseable {
+    static final class Peer implements AutoCloseable {
         private final Process process;
         private final List<String> lines = new CopyOnWriteArrayList<>();
-        private volatile boolean finished;
+        volatile boolean finished;
         private Thread reader;
 
         private Peer(Process process) {

@@ -26,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Uncontended acquire + release, one thread, one op = one acquire and one release (the C floor,
@@ -38,6 +39,10 @@ import java.util.concurrent.TimeUnit;
  *       {@code sem_open} uses) — same protocol, no directory guard;</li>
  *   <li>{@code jucTryAcquireRelease}, {@code jucAcquireRelease}: {@link java.util.concurrent.Semaphore}
  *       (non-fair), the in-process reference;</li>
+ *   <li>{@code shmsyncMutexLockUnlock}: a region {@link io.shmsync.Mutex} ({@code lock()}+{@code unlock()}; robust:
+ *       the C floor is glibc's robust process-shared {@code pthread_mutex_lock}+{@code unlock},
+ *       {@code bench/native/native_bench mutex-uncontended});</li>
+ *   <li>{@code reentrantLockLockUnlock}: {@link ReentrantLock} (non-fair), the in-process reference for a lock;</li>
  *   <li>{@code varHandleCasLockUnlock}: the Java floor — CAS 0→1 (acquire) and a release store of 0 on an
  *       {@code int} in a {@code MAP_SHARED} mapping of a {@code /dev/shm} file, exactly the C
  *       {@code cas_lock_unlock} loop.</li>
@@ -56,6 +61,8 @@ public class UncontendedBenchmark {
 
     private Region region;
     private io.shmsync.Semaphore shmsync;
+    private io.shmsync.Mutex mutex;
+    private final ReentrantLock reentrantLock = new ReentrantLock();
     private PosixSemaphore posix;
     private java.util.concurrent.Semaphore juc;
     private Arena arena;
@@ -67,6 +74,7 @@ public class UncontendedBenchmark {
         String regionName = "bench-jmh-" + tag;
         region = Region.create(regionName, 1 << 16);
         shmsync = region.semaphore("s", 1);
+        mutex = region.mutex("m");
         Region.unlink(regionName);
 
         String posixName = "/shmsync-bench-jmh-" + tag;
@@ -124,6 +132,18 @@ public class UncontendedBenchmark {
     public void jucAcquireRelease() throws InterruptedException {
         juc.acquire();
         juc.release();
+    }
+
+    @Benchmark
+    public void shmsyncMutexLockUnlock() {
+        mutex.lock();
+        mutex.unlock();
+    }
+
+    @Benchmark
+    public void reentrantLockLockUnlock() {
+        reentrantLock.lock();
+        reentrantLock.unlock();
     }
 
     @Benchmark

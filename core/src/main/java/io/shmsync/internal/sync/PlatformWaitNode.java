@@ -6,63 +6,131 @@ import io.shmsync.internal.posix.Posix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.channels.ClosedByInterruptException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
- * A platform thread's wait: {@code futex_waitv} on {the object's word, an optional extra word, the guard's
- * sequence word, this thread's private abort word}, or {@code FUTEX_WAIT_BITSET} slices of at most 10 ms where the kernel
- * lacks {@code futex_waitv}. All native memory it needs is allocated once per thread and reused.
+ * A platform thread's wait: the kernel sleeps on the shared words only, and {@link Thread#interrupt()} and
+ * {@code Region.close()} reach the sleeper by waking its object word until it has left the kernel
+ * (docs/PROTOCOL.md §3.4).
+ *
+ * <ul>
+ *   <li>Only the object's word (no removal guard, no extra word, e.g. a {@code PosixSemaphore}):
+ *       {@code FUTEX_WAIT_BITSET}, as glibc's {@code sem_wait}.</li>
+ *   <li>Otherwise {@code futex_waitv} on {the object's word, the optional extra word (a robust mutex owner's
+ *       lease), the guard's directory-entry {@code sequence} word}.</li>
+ *   <li>Kernels without {@code futex_waitv}: {@code FUTEX_WAIT_BITSET} slices of at most 10 ms.</li>
+ * </ul>
+ *
+ * <p><b>Aborting a sleeper.</b> The waiter makes its {@code window} odd (volatile write) before it looks, for
+ * the last time before the syscall, at its interrupt status and at its scope's {@code closing} flag, and makes
+ * it even again right after the syscall returned. An aborter first sets what the waiter looks at (the
+ * interrupt status: {@code Thread.interrupt()} does that before it calls the {@link InterruptHook}; or
+ * {@code closing}), then reads {@code window}: either the waiter sees the flag and does not sleep, or the
+ * aborter sees the window open and {@code FUTEX_WAKE}s the object word (all waiters, any process: a spurious
+ * wake-up for the others, which the protocol allows) again and again, backing off, until the window closes.
+ * A wake that comes before the waiter is queued is lost, but the next one, after it is queued, is not. All
+ * native memory is allocated once per thread and reused; a wait allocates nothing.
  */
 final class PlatformWaitNode extends WaitNode {
-    private static final long WAITV = 0;                 // 4 x 24 bytes
-    private static final long TIMESPEC = 96;             // 16 bytes
-    private static final long ABORT_WORD = 112;          // 4 bytes
-    private static final long BUFFER_SIZE = 128;
+    private static final long WAITV = 0;                 // 3 x 24 bytes
+    private static final long TIMESPEC = 80;             // 16 bytes
+    private static final long BUFFER_SIZE = 96;
     private static final long FALLBACK_SLICE_NANOS = 10_000_000L;
-    private static final VarHandle ABORT = ValueLayout.JAVA_INT.varHandle();
+    private static final VarHandle WINDOW;
+
+    static {
+        try {
+            WINDOW = MethodHandles.lookup().findVarHandle(PlatformWaitNode.class, "window", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final MemorySegment buffer;
     private final MemorySegment capture;
-    private final long abortAddress;
+    private final long waitvAddress;
+    private final long timespecAddress;
     private InterruptHook hook;
+    /** Odd while the thread may be inside (or about to enter) the futex syscall of a wait; +1 at each edge. */
+    private volatile int window;
+    /** The object word of the current wait: what aborters wake. Written before {@code window} turns odd. */
+    private volatile long wakeAddress;
 
     PlatformWaitNode() {
         Arena arena = Arena.ofAuto();
         buffer = arena.allocate(BUFFER_SIZE, 8);
         capture = arena.allocate(Futex.captureLayout());
-        abortAddress = buffer.address() + ABORT_WORD;
+        waitvAddress = buffer.address() + WAITV;
+        timespecAddress = buffer.address() + TIMESPEC;
     }
 
     @Override
     void abort() {
-        ABORT.setVolatile(buffer, ABORT_WORD, 1);
-        Futex.wake(abortAddress, 1, false);
+        int w = window;
+        if ((w & 1) != 0) {
+            kickUntilLeft(w, wakeAddress);
+        }
+    }
+
+    /** From the {@link InterruptHook} of the wait whose window was {@code w}: end that wait if still inside. */
+    void abortWindow(int w) {
+        if (window == w) {
+            kickUntilLeft(w, wakeAddress);
+        }
+    }
+
+    /** Wakes {@code address} until the window {@code w} has closed, backing off (spin, yield, short sleeps). */
+    private void kickUntilLeft(int w, long address) {
+        for (int i = 0; window == w; i++) {
+            Futex.wake(address, Integer.MAX_VALUE, true);
+            if (i < 8) {
+                Thread.onSpinWait();
+            } else if (i < 24) {
+                Thread.yield(); // the waiter may need this CPU to reach the kernel
+            } else {
+                LockSupport.parkNanos(Math.min(1_000L << Math.min(i - 24, 10), 1_000_000L));
+            }
+        }
     }
 
     @Override
     public boolean await(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
                          boolean timed, long deadline, boolean interruptible) throws InterruptedException {
         Guard g = guard;
-        // Reset the abort word, then look at the scope: WaitScope.closeAndDrain sets 'closing' before it
-        // sets our abort word, so either we see 'closing' here or futex_waitv sees the abort word set.
-        ABORT.setVolatile(buffer, ABORT_WORD, 0);
         checkAfterWake();
+        long word = segment.address() + offset;
+        int w = window + 1; // odd: this wait's window
+        wakeAddress = word;
         InterruptHook h = null;
         if (interruptible) {
             h = hook;
             if (h == null || !h.isOpen()) {
                 h = hook = new InterruptHook(this);
             }
-            h.beginWait();
+            h.window = w;
+            h.beginWait(); // an interrupt from here on calls abortWindow(w)
         }
         int r;
         try {
-            long extra = extraOffset < 0 ? 0 : segment.address() + extraOffset;
-            r = Futex.hasWaitv()
-                    ? sleepWaitv(segment.address() + offset, expected, extra, extraExpected, g, timed, deadline)
-                    : extra != 0 && segment.get(ValueLayout.JAVA_INT, extraOffset) != extraExpected ? -Posix.EAGAIN
-                    : sleepSlice(segment.address() + offset, expected, timed, deadline);
+            WINDOW.setVolatile(this, w);
+            try {
+                if (g.scope.isClosing() || (interruptible && Thread.currentThread().isInterrupted())) {
+                    r = -Posix.EINTR; // the aborter may have looked before the window opened: do not sleep
+                } else if (!Futex.hasWaitv()) {
+                    r = extraOffset >= 0 && segment.get(ValueLayout.JAVA_INT, extraOffset) != extraExpected
+                            ? -Posix.EAGAIN : sleepSlice(word, expected, timed, deadline);
+                } else if (extraOffset < 0 && g.sequenceAddress == 0) {
+                    r = Futex.waitBitset(word, expected, timed ? deadline(deadline) : 0, true, capture);
+                } else {
+                    r = sleepWaitv(word, expected, extraOffset < 0 ? 0 : segment.address() + extraOffset,
+                            extraExpected, g, timed, deadline);
+                }
+            } finally {
+                WINDOW.setVolatile(this, w + 1); // before endWait: an aborter may hold the hook's close lock
+            }
         } finally {
             if (h != null) {
                 try {
@@ -85,6 +153,11 @@ final class PlatformWaitNode extends WaitNode {
         return true;
     }
 
+    private long deadline(long deadline) {
+        Futex.putDeadline(buffer, TIMESPEC, deadline);
+        return timespecAddress;
+    }
+
     private int sleepWaitv(long wordAddress, int expected, long extraAddress, int extraExpected, Guard g,
                            boolean timed, long deadline) {
         int n = 0;
@@ -95,21 +168,14 @@ final class PlatformWaitNode extends WaitNode {
         if (g.sequenceAddress != 0) {
             Futex.putWaitv(buffer, n++, g.sequenceAddress, g.generation, true);
         }
-        Futex.putWaitv(buffer, n++, abortAddress, 0, false);
-        long ts = 0;
-        if (timed) {
-            Futex.putDeadline(buffer, TIMESPEC, deadline);
-            ts = buffer.address() + TIMESPEC;
-        }
-        return Futex.waitv(buffer.address() + WAITV, n, ts, capture);
+        return Futex.waitv(waitvAddress, n, timed ? deadline(deadline) : 0, capture);
     }
 
     private int sleepSlice(long wordAddress, int expected, boolean timed, long deadline) {
         long now = System.nanoTime();
         long until = now + FALLBACK_SLICE_NANOS;
         boolean last = timed && deadline - until <= 0;
-        Futex.putDeadline(buffer, TIMESPEC, last ? deadline : until);
-        int r = Futex.waitBitset(wordAddress, expected, buffer.address() + TIMESPEC, true, capture);
+        int r = Futex.waitBitset(wordAddress, expected, deadline(last ? deadline : until), true, capture);
         if (r == -Posix.ETIMEDOUT && !last) {
             return 0; // end of a slice, not of the wait: the caller re-checks interrupt, close and its word
         }

@@ -1,6 +1,10 @@
 package io.shmsync.internal.sync;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.WeakReference;
+import java.util.Iterator;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The per-thread state of one blocking wait; the one wait core that every primitive uses.
@@ -21,14 +25,54 @@ import java.lang.foreign.MemorySegment;
  * {@link WaitMultiplexer} watch its word.
  */
 public abstract sealed class WaitNode permits PlatformWaitNode, VirtualWaitNode {
-    private static final ThreadLocal<WaitNode> NODES = ThreadLocal.withInitial(
-            () -> Thread.currentThread().isVirtual() ? new VirtualWaitNode() : new PlatformWaitNode());
+    private static final ThreadLocal<WaitNode> NODES = ThreadLocal.withInitial(WaitNode::create);
+    /**
+     * Every node of the process (weakly: a node dies with its thread), so that {@link WaitScope#closeAndDrain()}
+     * can find the waiters of a scope without the waits registering anywhere (which would allocate).
+     */
+    private static final ConcurrentLinkedQueue<WeakReference<WaitNode>> ALL = new ConcurrentLinkedQueue<>();
+    private static final AtomicInteger REGISTERED = new AtomicInteger();
+    private static volatile int purgeAt = 1024;
 
     Guard guard;
+    /** The scope this node is waiting in, or null; set by {@link WaitScope#enter}, read by its closer. */
+    volatile WaitScope scope;
+
+    private static WaitNode create() {
+        WaitNode n = Thread.currentThread().isVirtual() ? new VirtualWaitNode() : new PlatformWaitNode();
+        ALL.add(new WeakReference<>(n));
+        if (REGISTERED.incrementAndGet() >= purgeAt) {
+            int live = 0;
+            for (Iterator<WeakReference<WaitNode>> it = ALL.iterator(); it.hasNext(); ) {
+                if (it.next().get() == null) {
+                    it.remove();
+                } else {
+                    live++;
+                }
+            }
+            REGISTERED.set(live);
+            purgeAt = 2 * live + 1024; // amortised: a purge per ~live new nodes
+        }
+        return n;
+    }
+
+    /** Aborts every node of this process that is waiting in {@code scope} (see {@link WaitScope#closeAndDrain()}). */
+    static void abortAll(WaitScope scope) {
+        for (WeakReference<WaitNode> ref : ALL) {
+            WaitNode n = ref.get();
+            if (n != null && n.scope == scope) {
+                n.abort();
+            }
+        }
+    }
 
     /** Enters a wait for an object protected by {@code guard}; pair with {@link #exit()} in a finally block. */
     public static WaitNode enter(Guard guard) {
         WaitNode node = NODES.get();
+        if (node.guard != null) {
+            throw new IllegalStateException("a thread cannot enter a second wait while in one (" + node.guard.description()
+                    + ")");
+        }
         guard.scope.enter(node);
         node.guard = guard;
         return node;
@@ -70,7 +114,10 @@ public abstract sealed class WaitNode permits PlatformWaitNode, VirtualWaitNode 
                                   int extraExpected, boolean timed, long deadline, boolean interruptible)
             throws InterruptedException;
 
-    /** Called by {@link WaitScope#closeAndDrain()} from another thread: end the current wait now. */
+    /**
+     * Called by {@link WaitScope#closeAndDrain()} from another thread, after it set {@code closing}: end the
+     * current wait now (returns when the waiter has left the kernel, or at once if it is not in it).
+     */
     abstract void abort();
 
     /** Common checks after any return from a sleep. */

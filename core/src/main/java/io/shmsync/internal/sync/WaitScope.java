@@ -2,17 +2,33 @@ package io.shmsync.internal.sync;
 
 import io.shmsync.RegionClosedException;
 
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * The local waiters of one mapping (a region or a POSIX semaphore file). Closing the mapping first
  * {@linkplain #closeAndDrain() aborts} every thread of this process blocked on its words, and waits until
  * all have left their wait, so that memory is never unmapped under a sleeping thread.
+ *
+ * <p>Entering and leaving allocate nothing: a waiter marks its (per-thread, reused) {@link WaitNode} with the
+ * scope and counts itself in {@link #activeWaiters()}; the closer finds the marked nodes among all nodes of
+ * the process ({@link WaitNode#abortAll(WaitScope)}). Either a waiter's {@link #enter} sees {@code closing}
+ * (and fails), or the closer sees it counted and marked (both sides write, then read, volatile variables).
  */
 public final class WaitScope {
+    private static final VarHandle ACTIVE;
+
+    static {
+        try {
+            ACTIVE = MethodHandles.lookup().findVarHandle(WaitScope.class, "active", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final String name;
-    private final Set<WaitNode> active = ConcurrentHashMap.newKeySet();
+    @SuppressWarnings("unused") // through ACTIVE
+    private volatile int active;
     private volatile boolean closing;
 
     public WaitScope(String name) {
@@ -28,16 +44,17 @@ public final class WaitScope {
     }
 
     void enter(WaitNode node) {
-        active.add(node);
+        node.scope = this;
+        ACTIVE.getAndAdd(this, 1);
         if (closing) {
-            active.remove(node);
+            exit(node);
             throw closedException();
         }
     }
 
     void exit(WaitNode node) {
-        active.remove(node);
-        if (closing) {
+        node.scope = null;
+        if ((int) ACTIVE.getAndAdd(this, -1) == 1 && closing) {
             synchronized (this) {
                 notifyAll();
             }
@@ -50,7 +67,7 @@ public final class WaitScope {
 
     /** Number of threads of this process currently waiting on this scope. */
     public int activeWaiters() {
-        return active.size();
+        return active;
     }
 
     /**
@@ -61,10 +78,8 @@ public final class WaitScope {
         closing = true;
         boolean interrupted = false;
         synchronized (this) {
-            while (!active.isEmpty()) {
-                for (WaitNode n : active) {
-                    n.abort();
-                }
+            while (active != 0) {
+                WaitNode.abortAll(this);
                 try {
                     wait(10);
                 } catch (InterruptedException e) {
