@@ -6,6 +6,7 @@ import io.shmsync.internal.robust.RobustEntry;
 import io.shmsync.internal.robust.RobustList;
 import io.shmsync.internal.robust.TestHooks;
 import io.shmsync.internal.sync.Guard;
+import io.shmsync.internal.sync.Spinner;
 import io.shmsync.internal.sync.WaitNode;
 
 import java.io.UncheckedIOException;
@@ -103,6 +104,8 @@ public final class Mutex implements Lock {
     private final RobustEntry entry;
     private final int leaseTid;
     private final Path file;
+    private final Spinner spinner = new Spinner();
+    private volatile SpinPolicy spinPolicy = SpinPolicy.NONE;
 
     Mutex(MemorySegment segment, long offset, Guard guard, ProcessTable table, Path file) {
         this.segment = segment;
@@ -478,6 +481,8 @@ public final class Mutex implements Lock {
         WaitNode node = WaitNode.enter(guard);
         boolean waited = false;
         boolean settled = false;
+        Spinner sp = spinner;
+        long waitStart = 0;
         try {
             for (;;) {
                 if (table.isClosing()) {
@@ -491,7 +496,14 @@ public final class Mutex implements Lock {
                         continue;
                     }
                     settled = true;
+                    if (waitStart != 0) {
+                        sp.waited(waitStart);
+                    }
                     return finish(r, v, o);
+                }
+                if (waitStart == 0 && sp.enabled()) { // spin once, before announcing a waiter (SpinPolicy)
+                    waitStart = sp.spin(segment, base + LOCK_OFFSET, v, guard, interruptible, timed, deadline);
+                    continue;
                 }
                 if ((v & FUTEX_WAITERS) == 0) {
                     if (!INT.compareAndSet(segment, base + LOCK_OFFSET, v, v | FUTEX_WAITERS)) {
@@ -549,6 +561,24 @@ public final class Mutex implements Lock {
         } catch (IllegalStateException closedMeanwhile) {
             // unmapped: nobody of ours can be waiting
         }
+    }
+
+    /**
+     * Sets how this handle's blocking lock methods spin before they sleep (see {@link SpinPolicy}): a waiter
+     * re-reads the lock word for up to the policy's budget before it sets the waiters bit and sleeps. Affects
+     * this handle only, and lock calls that start after this call.
+     *
+     * @param policy {@link SpinPolicy#NONE} (the default) to never spin
+     */
+    public void setSpinPolicy(SpinPolicy policy) {
+        java.util.Objects.requireNonNull(policy, "policy");
+        spinPolicy = policy;
+        spinner.configure(policy.maxSpinNanos(), policy.isAdaptive());
+    }
+
+    /** This handle's spin policy ({@link SpinPolicy#NONE} unless {@link #setSpinPolicy(SpinPolicy) set}). */
+    public SpinPolicy getSpinPolicy() {
+        return spinPolicy;
     }
 
     // ------------------------------------------------------------------ unlock

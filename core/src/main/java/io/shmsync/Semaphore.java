@@ -262,7 +262,15 @@ public sealed class Semaphore permits PosixSemaphore {
      */
     public void release() {
         checkGeneration();
-        long d = (long) DATA.get(segment, data);
+        // First try the transition from the most common state when releasing a lock-like semaphore (no
+        // permit, no waiter): one CAS, no load. Otherwise the CAS returned the current value.
+        long d = (long) DATA.compareAndExchangeRelease(segment, data, 0L, 1L);
+        if (d != 0L) {
+            releaseFrom(d);
+        }
+    }
+
+    private void releaseFrom(long d) {
         for (;;) {
             if ((d & VALUE_MASK) >= SEM_VALUE_MAX) { // >=: a corrupt value above the maximum must not wrap
                 throw overflow(1);

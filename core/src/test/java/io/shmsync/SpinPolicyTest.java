@@ -138,6 +138,35 @@ class SpinPolicyTest {
         assertTrue(f.get() instanceof RegionClosedException, String.valueOf(f.get()));
     }
 
+    /** A spinning mutex waiter still sets the waiters bit and sleeps, is handed the lock, and sees interrupts. */
+    @ParameterizedTest(name = "virtual={0}")
+    @ValueSource(booleans = {false, true})
+    @Timeout(60)
+    void spinningMutexWaiterBlocksAndSeesInterrupts(boolean virtual) throws Exception {
+        Mutex m = region.mutex("m");
+        Mutex other = region.mutex("m");
+        other.setSpinPolicy(SpinPolicy.fixed(SpinPolicy.MAX_SPIN));
+        assertEquals(SpinPolicy.NONE, m.getSpinPolicy());
+        m.lock();
+        AtomicReference<Thread> t = new AtomicReference<>();
+        CompletableFuture<Throwable> f = spawn(virtual, t, () -> {
+            other.lockInterruptibly();
+            other.unlock();
+        });
+        Await.until(m::hasQueuedThreads, () -> "the waiter announces itself after its spin: " + m);
+        m.unlock();
+        assertEquals(null, f.get());
+
+        m.lock();
+        t.set(null);
+        f = spawn(virtual, t, other::lockInterruptibly);
+        Await.until(() -> t.get() != null, () -> "waiter started");
+        t.get().interrupt();
+        assertTrue(f.get() instanceof InterruptedException, String.valueOf(f.get()));
+        m.unlock();
+        assertFalse(m.isLocked());
+    }
+
     /** The spin itself stops at once when the word changes, the thread is interrupted, the object removed or its scope closed. */
     @Test
     @Timeout(60)

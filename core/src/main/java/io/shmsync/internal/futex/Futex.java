@@ -1,20 +1,15 @@
 package io.shmsync.internal.futex;
 
-import io.shmsync.internal.posix.NativeAccess;
 import io.shmsync.internal.posix.Posix;
+import io.shmsync.internal.posix.Syscall;
 
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * Raw futex system calls through libc's {@code syscall(2)}: {@code FUTEX_WAKE},
+ * Raw futex system calls through the shared binding of libc's {@code syscall(3)} ({@link Syscall}): {@code FUTEX_WAKE},
  * {@code FUTEX_WAIT_BITSET} (absolute {@code CLOCK_MONOTONIC} deadline) and {@code futex_waitv}.
  *
  * <p>Addresses are passed as raw {@code long}s so that the calls allocate nothing; callers guarantee the
@@ -40,37 +35,19 @@ public final class Futex {
     public static final int WAITV_MAX = 128;
     public static final int CLOCK_MONOTONIC = 1;
 
-    private static final long SYS_FUTEX = "aarch64".equals(System.getProperty("os.arch")) ? 98 : 202;
-    private static final long SYS_FUTEX_WAITV = 449;
-
-    private static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-
-    private static final MethodHandle WAKE;       // syscall(nr, addr, op, n): never blocks -> critical
-    private static final MethodHandle SYSCALL6;   // syscall(nr, a1..a6) with errno capture
+    private static final long SYS_FUTEX = Syscall.SYS_FUTEX;
+    private static final long SYS_FUTEX_WAITV = Syscall.SYS_FUTEX_WAITV;
 
     /** Whether the kernel has {@code futex_waitv} (Linux 5.16+), probed once. */
     private static final boolean HAS_WAITV;
 
     static {
-        NativeAccess.require();
-        Linker linker = Linker.nativeLinker();
-        MemorySegment syscall = linker.defaultLookup().find("syscall").orElseThrow();
-        WAKE = linker.downcallHandle(syscall,
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
-                Linker.Option.firstVariadicArg(1), Linker.Option.critical(false));
-        SYSCALL6 = linker.downcallHandle(syscall,
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
-                        JAVA_LONG),
-                Linker.Option.firstVariadicArg(1), Linker.Option.captureCallState("errno"));
         boolean has;
         try (var arena = java.lang.foreign.Arena.ofConfined()) {
-            MemorySegment cap = arena.allocate(CAPTURE);
+            MemorySegment cap = arena.allocate(Syscall.captureLayout());
             // nr_futexes == 0 is EINVAL on kernels that have the call, ENOSYS on those that do not.
-            long r = (long) SYSCALL6.invokeExact(cap, SYS_FUTEX_WAITV, 0L, 0L, 0L, 0L, 0L, 0L);
-            has = !(r == -1 && errno(cap) == Posix.ENOSYS);
-        } catch (Throwable t) {
-            throw new ExceptionInInitializerError(t);
+            long r = Syscall.call(cap, SYS_FUTEX_WAITV, 0L, 0L, 0L, 0L, 0L, 0L);
+            has = !(r == -1 && Syscall.errno(cap) == Posix.ENOSYS);
         }
         HAS_WAITV = has && !Boolean.getBoolean("io.shmsync.noWaitv");
     }
@@ -87,11 +64,11 @@ public final class Futex {
 
     /** The layout of the errno capture buffer a waiting thread keeps. */
     public static StructLayout captureLayout() {
-        return CAPTURE;
+        return Syscall.captureLayout();
     }
 
     public static int errno(MemorySegment capture) {
-        return (int) ERRNO.get(capture, 0L);
+        return Syscall.errno(capture);
     }
 
     /**
@@ -101,12 +78,8 @@ public final class Futex {
      * @return the number woken, or -1 (e.g. {@code EFAULT} on memory unmapped since), which callers ignore
      */
     public static int wake(long address, int count, boolean shared) {
-        try {
-            return (int) (long) WAKE.invokeExact(SYS_FUTEX, address,
-                    (long) (shared ? FUTEX_WAKE : FUTEX_WAKE | FUTEX_PRIVATE_FLAG), (long) count);
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return (int) Syscall.callCritical(SYS_FUTEX, address,
+                shared ? FUTEX_WAKE : FUTEX_WAKE | FUTEX_PRIVATE_FLAG, count);
     }
 
     /**
@@ -119,13 +92,7 @@ public final class Futex {
      *         {@code -ETIMEDOUT}, {@code -EINTR}, ...)
      */
     public static int waitv(long waitv, int n, long timeout, MemorySegment capture) {
-        try {
-            long r = (long) SYSCALL6.invokeExact(capture, SYS_FUTEX_WAITV, waitv, (long) n, 0L, timeout,
-                    (long) CLOCK_MONOTONIC, 0L);
-            return r >= 0 ? (int) r : -errno(capture);
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return (int) Syscall.callOrErrno(capture, SYS_FUTEX_WAITV, waitv, n, 0L, timeout, CLOCK_MONOTONIC, 0L);
     }
 
     /**
@@ -135,14 +102,10 @@ public final class Futex {
      * @return 0 when woken (or spuriously), or {@code -errno} ({@code -EAGAIN}, {@code -ETIMEDOUT}, {@code -EINTR})
      */
     public static int waitBitset(long address, int expected, long timeout, boolean shared, MemorySegment capture) {
-        try {
-            long op = shared ? FUTEX_WAIT_BITSET : FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG;
-            long r = (long) SYSCALL6.invokeExact(capture, SYS_FUTEX, address, op,
-                    Integer.toUnsignedLong(expected), timeout, 0L, Integer.toUnsignedLong(FUTEX_BITSET_MATCH_ANY));
-            return r >= 0 ? 0 : -errno(capture);
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        long op = shared ? FUTEX_WAIT_BITSET : FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG;
+        long r = Syscall.callOrErrno(capture, SYS_FUTEX, address, op, Integer.toUnsignedLong(expected), timeout, 0L,
+                Integer.toUnsignedLong(FUTEX_BITSET_MATCH_ANY));
+        return r >= 0 ? 0 : (int) r;
     }
 
     /** Writes one {@code struct futex_waitv} entry. */

@@ -12,6 +12,7 @@ import java.lang.foreign.ValueLayout;
  */
 public final class Guard {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final java.lang.invoke.VarHandle SEQUENCE = ValueLayout.JAVA_INT.varHandle();
 
     final WaitScope scope;
     final MemorySegment segment;
@@ -19,6 +20,8 @@ public final class Guard {
     final long sequenceAddress;  // 0: none
     final int generation;
     private final String description;
+    /** Whether the {@link RemovalWatcher} watches (or has finished watching) the sequence word for us. */
+    volatile boolean watched;
 
     private Guard(WaitScope scope, MemorySegment segment, long sequenceOffset, int generation, String description) {
         this.scope = scope;
@@ -59,6 +62,16 @@ public final class Guard {
     /** @return true if the object behind this guard was removed or replaced */
     public boolean removed() {
         return sequenceOffset >= 0 && segment.get(INT, sequenceOffset) != generation;
+    }
+
+    /** As {@link #removed()}, with a volatile read (ordered after the waiter's window write, PROTOCOL §3.4). */
+    boolean removedVolatile() {
+        return sequenceOffset >= 0 && (int) SEQUENCE.getVolatile(segment, sequenceOffset) != generation;
+    }
+
+    /** Whether {@code o} guards the same object: same scope, same sequence word, same generation. */
+    boolean sameObject(Guard o) {
+        return o.scope == scope && o.sequenceAddress == sequenceAddress && o.generation == generation;
     }
 
     /** One plain load: throws if the object was removed. Called at the start of every operation. */

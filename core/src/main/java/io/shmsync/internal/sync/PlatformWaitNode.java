@@ -12,32 +12,32 @@ import java.nio.channels.ClosedByInterruptException;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * A platform thread's wait: the kernel sleeps on the shared words only, and {@link Thread#interrupt()} and
- * {@code Region.close()} reach the sleeper by waking its object word until it has left the kernel
+ * A platform thread's wait: the kernel sleeps on the object's shared word only (plus a robust mutex owner's
+ * lease word), and {@link Thread#interrupt()}, {@code Region.close()} and the object's removal (seen by the
+ * {@link RemovalWatcher}) reach the sleeper by waking its object word until it has left the kernel
  * (docs/PROTOCOL.md §3.4).
  *
  * <ul>
- *   <li>Only the object's word (no removal guard, no extra word, e.g. a {@code PosixSemaphore}):
- *       {@code FUTEX_WAIT_BITSET}, as glibc's {@code sem_wait}.</li>
- *   <li>Otherwise {@code futex_waitv} on {the object's word, the optional extra word (a robust mutex owner's
- *       lease), the guard's directory-entry {@code sequence} word}.</li>
+ *   <li>No extra word: {@code FUTEX_WAIT_BITSET} on the object's word, as glibc's {@code sem_wait}.</li>
+ *   <li>An extra word: {@code futex_waitv} on {the object's word, the extra word}.</li>
  *   <li>Kernels without {@code futex_waitv}: {@code FUTEX_WAIT_BITSET} slices of at most 10 ms.</li>
  * </ul>
  *
  * <p><b>Aborting a sleeper.</b> The waiter makes its {@code window} odd (volatile write) before it looks, for
- * the last time before the syscall, at its interrupt status and at its scope's {@code closing} flag, and makes
- * it even again right after the syscall returned. An aborter first sets what the waiter looks at (the
- * interrupt status: {@code Thread.interrupt()} does that before it calls the {@link InterruptHook}; or
- * {@code closing}), then reads {@code window}: either the waiter sees the flag and does not sleep, or the
+ * the last time before the syscall, at its interrupt status, at its scope's {@code closing} flag and at its
+ * object's {@code sequence} word, and makes it even again right after the syscall returned. An aborter first
+ * sets what the waiter looks at (the interrupt status: {@code Thread.interrupt()} does that before it calls
+ * the {@link InterruptHook}; {@code closing}; or, for a removal, the remover changed {@code sequence} before
+ * the watcher saw it), then reads {@code window}: either the waiter sees the flag and does not sleep, or the
  * aborter sees the window open and {@code FUTEX_WAKE}s the object word (all waiters, any process: a spurious
  * wake-up for the others, which the protocol allows) again and again, backing off, until the window closes.
  * A wake that comes before the waiter is queued is lost, but the next one, after it is queued, is not. All
  * native memory is allocated once per thread and reused; a wait allocates nothing.
  */
 final class PlatformWaitNode extends WaitNode {
-    private static final long WAITV = 0;                 // 3 x 24 bytes
-    private static final long TIMESPEC = 80;             // 16 bytes
-    private static final long BUFFER_SIZE = 96;
+    private static final long WAITV = 0;                 // 2 x 24 bytes
+    private static final long TIMESPEC = 48;             // 16 bytes
+    private static final long BUFFER_SIZE = 64;
     private static final long FALLBACK_SLICE_NANOS = 10_000_000L;
     private static final VarHandle WINDOW;
 
@@ -82,6 +82,19 @@ final class PlatformWaitNode extends WaitNode {
         }
     }
 
+    /** From the {@link RemovalWatcher}: end the current wait if it is on the object {@code removed} guards. */
+    void abortIfWaitingOn(Guard removed) {
+        int w = window;
+        if ((w & 1) == 0) {
+            return;
+        }
+        Guard g = guard; // racy read: the window check below tells whether it belongs to window w
+        long address = wakeAddress;
+        if (g != null && g.sameObject(removed) && window == w) {
+            kickUntilLeft(w, address);
+        }
+    }
+
     /** Wakes {@code address} until the window {@code w} has closed, backing off (spin, yield, short sleeps). */
     private void kickUntilLeft(int w, long address) {
         for (int i = 0; window == w; i++) {
@@ -102,6 +115,10 @@ final class PlatformWaitNode extends WaitNode {
         Guard g = guard;
         checkAfterWake();
         long word = segment.address() + offset;
+        boolean watched = g.sequenceAddress != 0 && Futex.hasWaitv();
+        if (watched) {
+            RemovalWatcher.watch(g); // before the window opens: the watcher then sees it, or we see the removal
+        }
         int w = window + 1; // odd: this wait's window
         wakeAddress = word;
         InterruptHook h = null;
@@ -117,16 +134,16 @@ final class PlatformWaitNode extends WaitNode {
         try {
             WINDOW.setVolatile(this, w);
             try {
-                if (g.scope.isClosing() || (interruptible && Thread.currentThread().isInterrupted())) {
-                    r = -Posix.EINTR; // the aborter may have looked before the window opened: do not sleep
+                if (g.scope.isClosing() || (interruptible && Thread.currentThread().isInterrupted())
+                        || (watched && g.removedVolatile())) {
+                    r = -Posix.EINTR; // an aborter may have looked before the window opened: do not sleep
                 } else if (!Futex.hasWaitv()) {
                     r = extraOffset >= 0 && segment.get(ValueLayout.JAVA_INT, extraOffset) != extraExpected
                             ? -Posix.EAGAIN : sleepSlice(word, expected, timed, deadline);
-                } else if (extraOffset < 0 && g.sequenceAddress == 0) {
+                } else if (extraOffset < 0) {
                     r = Futex.waitBitset(word, expected, timed ? deadline(deadline) : 0, true, capture);
                 } else {
-                    r = sleepWaitv(word, expected, extraOffset < 0 ? 0 : segment.address() + extraOffset,
-                            extraExpected, g, timed, deadline);
+                    r = sleepWaitv(word, expected, segment.address() + extraOffset, extraExpected, timed, deadline);
                 }
             } finally {
                 WINDOW.setVolatile(this, w + 1); // before endWait: an aborter may hold the hook's close lock
@@ -158,17 +175,11 @@ final class PlatformWaitNode extends WaitNode {
         return timespecAddress;
     }
 
-    private int sleepWaitv(long wordAddress, int expected, long extraAddress, int extraExpected, Guard g,
-                           boolean timed, long deadline) {
-        int n = 0;
-        Futex.putWaitv(buffer, n++, wordAddress, expected, true);
-        if (extraAddress != 0) {
-            Futex.putWaitv(buffer, n++, extraAddress, extraExpected, true);
-        }
-        if (g.sequenceAddress != 0) {
-            Futex.putWaitv(buffer, n++, g.sequenceAddress, g.generation, true);
-        }
-        return Futex.waitv(waitvAddress, n, timed ? deadline(deadline) : 0, capture);
+    private int sleepWaitv(long wordAddress, int expected, long extraAddress, int extraExpected, boolean timed,
+                           long deadline) {
+        Futex.putWaitv(buffer, 0, wordAddress, expected, true);
+        Futex.putWaitv(buffer, 1, extraAddress, extraExpected, true);
+        return Futex.waitv(waitvAddress, 2, timed ? deadline(deadline) : 0, capture);
     }
 
     private int sleepSlice(long wordAddress, int expected, boolean timed, long deadline) {

@@ -30,7 +30,7 @@ public abstract sealed class WaitNode permits PlatformWaitNode, VirtualWaitNode 
      * Every node of the process (weakly: a node dies with its thread), so that {@link WaitScope#closeAndDrain()}
      * can find the waiters of a scope without the waits registering anywhere (which would allocate).
      */
-    private static final ConcurrentLinkedQueue<WeakReference<WaitNode>> ALL = new ConcurrentLinkedQueue<>();
+    static final ConcurrentLinkedQueue<WeakReference<WaitNode>> ALL = new ConcurrentLinkedQueue<>();
     private static final AtomicInteger REGISTERED = new AtomicInteger();
     private static volatile int purgeAt = 1024;
 

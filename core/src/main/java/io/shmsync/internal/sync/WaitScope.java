@@ -76,6 +76,7 @@ public final class WaitScope {
      */
     public void closeAndDrain() {
         closing = true;
+        RemovalWatcher.kickAll(); // it drops this scope's words before they are unmapped
         boolean interrupted = false;
         synchronized (this) {
             while (active != 0) {
