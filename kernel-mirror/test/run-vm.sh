@@ -63,6 +63,10 @@ fi
 rm -rf "$MOD/src" && make -s -C "$KM/module" dkms-src DEST="$MOD/src" >/dev/null
 make -s -C "$MOD/src" KDIR="$HDR" >"$MOD/build.log" 2>&1 || { cat "$MOD/build.log" >&2; echo "RESULT $KNAME build FAIL"; exit 1; }
 grep -v -e '^make' -e 'Skipping BTF' "$MOD/build.log" | grep -i -e warning -e error >&2 || true
+# shmsync_test.ko: a second module on shmsync.ko's exported API (test/kmod, tests only).
+rm -rf "$MOD/kmod" && cp -r "$HERE/kmod" "$MOD/kmod"
+make -s -C "$HDR" M="$MOD/kmod" KBUILD_EXTRA_SYMBOLS="$MOD/src/Module.symvers" SHMSYNC_INCLUDE="$MOD/src/include" \
+	modules >"$MOD/kmod.log" 2>&1 || { cat "$MOD/kmod.log" >&2; echo "RESULT $KNAME build-test-module FAIL"; exit 1; }
 
 # --- initramfs -------------------------------------------------------------
 INITRD=$BUILD/initramfs-$KNAME.cpio.gz
@@ -120,7 +124,7 @@ fi
 
 # --- the guest's script ------------------------------------------------------
 cat >"$VM/guest.sh" <<GUEST
-export SCENARIOS="${SCENARIOS:-}" CORE_CLASSES=$VM/core-classes SHMSYNC_C=$VM/bin/shmsync-c KNAME=$KNAME KM=$KM REPO=$REPO MODKO=$MOD/src/shmsync.ko JAVA_HOME=$JAVA_HOME
+export SCENARIOS="${SCENARIOS:-}" CORE_CLASSES=$VM/core-classes SHMSYNC_C=$VM/bin/shmsync-c KNAME=$KNAME KM=$KM REPO=$REPO MODKO=$MOD/src/shmsync.ko TESTKO=$MOD/kmod/shmsync_test.ko JAVA_HOME=$JAVA_HOME
 exec sh $HERE/scenarios.sh
 GUEST
 
