@@ -15,13 +15,16 @@
 #   identity  the region file replaced under the module is reported
 #   api       shmsync_test.ko (another module) on the exported API: attach,
 #             down_timeout, down_interruptible/killable and signals,
-#             kthread_stop, up() from atomic context (deferred wake)
+#             kthread_stop, up() from atomic context (deferred wake), the
+#             mutex API (trylock/timeout/interruptible/EDEADLK/EPERM)
 #   removal   kernel threads blocked on a semaphore and a mutex end with
 #             -EIDRM when a JVM removes them
 #   kmutex    a JVM, glibc pthread_mutex_lock, C mutex.h and 2 kthreads
 #             (shmsync_mutex_lock) on one robust mutex: exact counter
 #   kowner    a kthread holds a mutex at rmmod: released as owner-died, the
 #             waiting JVM gets OwnerDiedException
+#   dkms      the module built by "dkms add" + "dkms build" (dkms.conf) on the
+#             host for this kernel loads and answers a JVM
 #   kattach   header kernel_attach/kernel_generation across insmod/rmmod;
 #             Region.unlink refused while attached, allowed after; a cp'd
 #             copy (kernel_attach = 1 in its header) can be unlinked
@@ -37,7 +40,7 @@ R=t
 RTT_RUNS=${RTT_RUNS:-5}
 RTT_ROUNDS=${RTT_ROUNDS:-2000}
 MUTEX_ITERS=${MUTEX_ITERS:-5000}
-SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity api removal kmutex kowner kattach}
+SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity api removal kmutex kowner dkms kattach}
 
 log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
 result() { # scenario PASS|FAIL detail...
@@ -94,7 +97,7 @@ dmesg -n 1 2>/dev/null
 log "setup"
 $JAVA setup $R 1048576 pp.ping pp.pong kp.ping kp.pong jj.ping jj.pong cp.ping cp.pong \
 	m=1 cnt h=1 cnt2 blk api rms kcnt >setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
-$JAVA mkmutex $R km ko rmm >>setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
+$JAVA mkmutex $R km ko rmm apim >>setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
 log "$(cat setup.log)"
 
 for s in $SCEN; do
@@ -285,14 +288,14 @@ api)
 	unload
 	dmesg -C
 	insmod $MODKO region=$R || { result api FAIL insmod; continue; }
-	if ! timeout 300 insmod $TESTKO region=$R sem=api; then
+	if ! timeout 300 insmod $TESTKO region=$R sem=api mutex=apim; then
 		result api FAIL "insmod shmsync_test: $(dmesg | grep shmsync_test | tail -2 | tr '\n' ' ')"
 		unload; continue
 	fi
 	st=$(grep '^sem api' $DBG/$R/status)
 	dw=$(echo "$st" | field deferred_wakes)
 	log "  $st"
-	for n in attach timeout interrupt stop atomic; do
+	for n in attach timeout interrupt stop atomic mutex; do
 		line=$(dmesg | sed -n "s/.*shmsync_test: RESULT $n \(.*\)/\1/p" | head -1)
 		v=${line%% *}; d=${line#* }
 		if [ $n = atomic ]; then
@@ -305,8 +308,10 @@ api)
 	done
 	rmmod shmsync_test
 	sa=$(stat_of api)
+	ma=$($C mstat $R apim)
 	t=$(do_rmmod) || { result api-unload FAIL "rmmod hung"; continue; }
 	[ "$sa" = "value=0 nwaiters=0" ] || result api-unload FAIL "semaphore api after the tests: $sa"
+	[ "$ma" = "lock=0x00000000 owner=0 kind=146" ] || result api-unload FAIL "mutex apim after the tests: $ma"
 	;;
 removal)
 	log "scenario removal"
@@ -391,6 +396,22 @@ kowner)
 		result kowner PASS "kthread held the mutex ($(sed -n 's/^READY \(holder_tid=[^ ]*\).*/\1/p' kowner.log)); rmmod released it as owner-died; the waiting JVM got OwnerDiedException holding it, recovered; rmmod ${t}s"
 	else
 		result kowner FAIL "rc=$orc before [$mb] after [$ma] warn [$warn] $(tail -2 kowner.log | tr '\n' ' ')"
+	fi
+	;;
+dkms)
+	log "scenario dkms"
+	unload
+	dmesg -C
+	if [ -z "${DKMSKO:-}" ] || [ ! -f "$DKMSKO" ]; then result dkms FAIL "dkms build produced no module (see mod-$K/dkms.log)"; continue; fi
+	vm=$(modinfo -F vermagic "$DKMSKO" | cut -d' ' -f1)
+	insmod $DKMSKO region=$R selftest=pingpong:pp || { result dkms FAIL "insmod $DKMSKO"; continue; }
+	$JAVA ping $R pp.ping pp.pong 1000 100 >ping-dkms.log 2>&1
+	prc=$?
+	t=$(do_rmmod) || { result dkms FAIL "rmmod hung"; continue; }
+	if [ $prc = 0 ] && [ "$vm" = "$(uname -r)" ] && [ -z "$(dmesg_bad)" ]; then
+		result dkms PASS "module built by dkms add+build from dkms.conf (vermagic $vm) loaded; JVM->kthread 1000 rt $(grep RESULT ping-dkms.log | field p50_ns | sed 's/^/p50_ns=/'); rmmod ${t}s"
+	else
+		result dkms FAIL "vermagic [$vm] ping rc=$prc $(tail -2 ping-dkms.log | tr '\n' ' ')"
 	fi
 	;;
 kattach)

@@ -4,7 +4,7 @@
  * module, for the VM scenarios (kernel-mirror/test/scenarios.sh). Not
  * installed anywhere; built by run-vm.sh against shmsync.ko's symbols.
  *
- *   insmod shmsync_test.ko region=R sem=S
+ *   insmod shmsync_test.ko region=R sem=S [mutex=M]
  *     runs, in kernel threads, and prints "shmsync_test: RESULT <name>
  *     PASS|FAIL <detail>" for each:
  *     attach       shmsync_region_attach() twice gives one region
@@ -19,6 +19,13 @@
  *                  (the wake is deferred to shmsync's worker)
  *     The semaphore S must have value 0 and no waiters; it has them again
  *     afterwards. Handles are kept until rmmod (debugfs shows them).
+ *
+ *   ... mutex=M (with sem=S): also, on the unlocked robust mutex M:
+ *     mutex        held by one thread: another's trylock -EBUSY,
+ *                  lock_timeout -ETIMEDOUT, lock_interruptible -EINTR at
+ *                  SIGUSR1, unlock -EPERM; the holder's trylock -EDEADLK;
+ *                  after the holder's unlock the other locks; M is
+ *                  unlocked again at the end
  *
  *   insmod shmsync_test.ko region=R removal=S[,M]
  *     a thread blocks in down(S) (and, with M, one thread holds mutex M
@@ -46,6 +53,9 @@ MODULE_PARM_DESC(region, "Region NAME");
 static char *sem;
 module_param(sem, charp, 0444);
 MODULE_PARM_DESC(sem, "Semaphore for the API tests (value 0, no waiters)");
+static char *mutex;
+module_param(mutex, charp, 0444);
+MODULE_PARM_DESC(mutex, "Unlocked robust mutex for the mutex API tests");
 static char *removal;
 module_param(removal, charp, 0444);
 MODULE_PARM_DESC(removal, "SEM[,MUTEX]: block on them until a process removes them");
@@ -302,6 +312,79 @@ static void test_atomic(void)
 	       atomic_read(&atomic_ups), v, w);
 }
 
+/* ---------------------------------------------------------------- mutex */
+
+static struct shmsync_mutex_handle *hmx;
+static DECLARE_COMPLETION(mx_locked);
+static DECLARE_COMPLETION(mx_go);
+static int mx_relock, mx_unlock;
+
+/* Locks, lets the other thread try, then relocks (-EDEADLK) and unlocks. */
+static int fn_mx_hold(struct tt *t)
+{
+	int ret = shmsync_mutex_lock(hmx);
+
+	complete(&mx_locked);
+	if (ret)
+		return ret;
+	wait_for_completion(&mx_go);
+	mx_relock = shmsync_mutex_trylock(hmx);
+	mx_unlock = shmsync_mutex_unlock(hmx);
+	return 0;
+}
+
+static int fn_mx_other(struct tt *t)
+{
+	int busy, tmo, intr, perm, ret;
+
+	allow_signal(SIGUSR1);
+	busy = shmsync_mutex_trylock(hmx);
+	tmo = shmsync_mutex_lock_timeout(hmx, msecs_to_jiffies(300));
+	perm = shmsync_mutex_unlock(hmx);
+	intr = shmsync_mutex_lock_interruptible(hmx);	/* the test sends SIGUSR1 */
+	flush_signals(current);
+	pr_info("mutex: while held by another kthread: trylock=%d lock_timeout(300 ms)=%d unlock=%d lock_interruptible at SIGUSR1=%d\n",
+		busy, tmo, perm, intr);
+	if (busy != -EBUSY || tmo != -ETIMEDOUT || perm != -EPERM || intr != -EINTR)
+		return -EINVAL;
+	complete(&mx_go);
+	ret = shmsync_mutex_lock(hmx);	/* granted by the holder's unlock */
+	if (!ret)
+		ret = shmsync_mutex_unlock(hmx);
+	return ret;
+}
+
+static void test_mutex(void)
+{
+	struct tt hold = {}, other = {};
+	long left = 0;
+
+	hmx = shmsync_mutex_get(reg, mutex);
+	if (IS_ERR(hmx)) {
+		result("mutex", 0, "shmsync_mutex_get(%s): %ld", mutex, PTR_ERR(hmx));
+		hmx = NULL;
+		return;
+	}
+	if (tt_start(&hold, fn_mx_hold, "mxhold")) {
+		result("mutex", 0, "kthread_run");
+		return;
+	}
+	wait_for_completion(&mx_locked);
+	if (!tt_start(&other, fn_mx_other, "mxother")) {
+		msleep(3000);	/* trylock, 300 ms timeout, unlock, then it sleeps */
+		send_sig(SIGUSR1, other.task, 1);
+		left = wait_for_completion_timeout(&other.done, 30 * HZ);
+		tt_stop(&other);
+	}
+	complete(&mx_go);	/* also if the other thread failed */
+	wait_for_completion(&hold.done);
+	tt_stop(&hold);
+	result("mutex", left && hold.ret == 0 && other.ret == 0 && mx_relock == -EDEADLK &&
+	       mx_unlock == 0,
+	       "held by one kthread: the other's trylock -EBUSY, lock_timeout -ETIMEDOUT, unlock -EPERM, lock_interruptible -EINTR at SIGUSR1; the holder's trylock %d (-EDEADLK), unlock %d; then the other locked and unlocked (%d; holder %d)",
+	       mx_relock, mx_unlock, other.ret, hold.ret);
+}
+
 /* -------------------------------------------------------------- removal */
 
 static int fn_rm_sem(struct tt *t)
@@ -408,6 +491,8 @@ static int __init shmsync_test_init(void)
 	}
 	test_interrupt();
 	test_atomic();
+	if (mutex)
+		test_mutex();
 	return 0;
 fail:
 	shmsync_region_detach(reg);
@@ -430,6 +515,8 @@ static void __exit shmsync_test_exit(void)
 		shmsync_mutex_put(hm);
 	if (hs)
 		shmsync_sem_put(hs);
+	if (hmx)
+		shmsync_mutex_put(hmx);
 	shmsync_region_detach(reg);
 }
 
