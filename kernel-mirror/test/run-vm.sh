@@ -12,7 +12,7 @@
 # lines; exit status 0 only if every scenario passed.
 #
 # Environment: SHMSYNC_KCACHE (kernel cache, default /var/cache/shmsync-kernels),
-# VM_TIMEOUT (seconds, default 900), VM_MEM (MiB, default 3072).
+# VM_TIMEOUT (seconds, default 1800: 20 scenarios, slow when the host is loaded), VM_MEM (MiB, default 3072).
 set -euo pipefail
 
 KNAME=${1:?usage: run-vm.sh 6.1|6.1-rt|6.12}
@@ -141,7 +141,7 @@ GUEST
 # --- boot ----------------------------------------------------------------------
 start=$(date +%s)
 set +e
-timeout "${VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 \
+timeout "${VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 \
 	-m "${VM_MEM:-3072}" -nographic -no-reboot \
 	-kernel "$ROOT/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "console=ttyS0 quiet loglevel=4 panic=-1 shmsync.scratch=$VM shmsync.repo=$REPO" \
