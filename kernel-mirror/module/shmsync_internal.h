@@ -8,9 +8,11 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/path.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 
 #include <shmsync/sem.h>
+#include <shmsync/mutex.h>
 #include <shmsync/region.h>
 #include <shmsync/shmsync.h>
 
@@ -30,7 +32,7 @@ struct shmsync_region {
 	struct page **pages;		/* pinned, FOLL_LONGTERM */
 	void *kva;			/* vmap of pages */
 	struct shmsync_geometry g;
-	struct list_head sems;		/* shmsync_sem_handle.node, under lock */
+	struct list_head objs;		/* shmsync_obj.node, under lock */
 	struct mutex lock;
 	bool replaced;			/* the name now points elsewhere */
 	bool counted;			/* added to the header's kernel_attach */
@@ -39,19 +41,45 @@ struct shmsync_region {
 	struct dentry *debugfs;
 };
 
-/* A semaphore handle (refcounted through the region it pins). */
-struct shmsync_sem_handle {
-	struct shmsync_semref ref;	/* data: kva, uaddr: in shmsync_mm */
+/*
+ * What every object handle has: the directory entry it came from (offset
+ * and generation copied once, after the checks of PROTOCOL.md 1.2), the
+ * futex word's address in shmsync_mm, wake deferral, the removal watcher
+ * and statistics. Handles pin their region.
+ */
+struct shmsync_obj {
 	struct shmsync_region *region;
-	struct list_head node;
-	const u32 *sequence;		/* the entry's sequence, in kva */
-	u32 generation;
+	struct list_head node;		/* region->objs, under region->lock */
+	u16 type;
 	u32 index;
 	u64 offset;
+	const u32 *sequence;		/* the entry's sequence, in kva */
+	u32 __user *useq;		/* the same word in shmsync_mm */
+	u32 generation;
+	u32 __user *uaddr;		/* the futex word in shmsync_mm */
 	char name[SHMSYNC_MAX_NAME_BYTES + 1];
 	atomic_t pending_wakes;		/* wakes deferred to the worker */
 	struct kthread_work wake_work;
-	atomic64_t downs, ups, futex_waits, futex_wakes, deferred_wakes;
+	atomic_t kwaiters;		/* kernel threads in a futex wait */
+	struct task_struct *watcher;	/* ends kernel waits at a removal */
+	atomic64_t futex_waits, futex_wakes, deferred_wakes;
+};
+
+/* A semaphore handle. */
+struct shmsync_sem_handle {
+	struct shmsync_obj o;
+	struct shmsync_semref ref;	/* data: kva */
+	atomic64_t downs, ups;
+};
+
+/* A robust mutex handle; holder: the kernel thread holding it through it. */
+struct shmsync_mutex_handle {
+	struct shmsync_obj o;
+	struct shmsync_mutexref ref;	/* m: kva */
+	spinlock_t hold_lock;		/* holder, holder_id */
+	struct task_struct *holder;	/* referenced while held */
+	u32 holder_id;
+	atomic64_t locks, unlocks, owner_died, abandoned;
 };
 
 extern struct mm_struct *shmsync_mm;
@@ -63,7 +91,14 @@ extern int shmsync_owner_uid;
 
 long shmsync_do_futex(u32 __user *uaddr, int op, u32 val, ktime_t *timeout);
 int shmsync_run_on_worker(int (*fn)(void *), void *arg);
-void shmsync_sem_wake_work(struct kthread_work *work);
+void shmsync_obj_wake_work(struct kthread_work *work);
+int shmsync_obj_watch(void *arg);
+int shmsync_enter_mm(void);
+int shmsync_obj_init(struct shmsync_region *r, struct shmsync_obj *o,
+		     const char *name, unsigned int type);
+void shmsync_obj_fini(struct shmsync_obj *o);
+
+#define SHMSYNC_MAX_REGIONS	64	/* attached at once (the attached list fits a page) */
 
 int shmsync_regions_init(void);
 void shmsync_regions_exit(void);

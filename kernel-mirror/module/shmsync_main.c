@@ -50,6 +50,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/futex.h>
 #include <linux/kallsyms.h>
 #include <linux/kprobes.h>
@@ -68,7 +69,7 @@ MODULE_PARM_DESC(region, "Region NAME to attach at load time (/dev/shm/shmsync.N
 static char *selftest;
 module_param(selftest, charp, 0444);
 MODULE_PARM_DESC(selftest,
-		 "Self-test kthreads on the region: comma-separated pingpong:NAME, ping:NAME:ROUNDS, mutex:SEM:COUNTER:ITERS:THREADS, block:SEM:THREADS");
+		 "Self-test kthreads on the region: comma-separated pingpong:NAME, ping:NAME:ROUNDS, mutex:SEM:COUNTER:ITERS:THREADS, block:SEM:THREADS, kmutex:MUTEX:COUNTER:ITERS:THREADS, khold:MUTEX");
 
 char *shmsync_dir = "/dev/shm";
 module_param_named(dir, shmsync_dir, charp, 0444);
@@ -151,7 +152,7 @@ long shmsync_do_futex(u32 __user *uaddr, int op, u32 val, ktime_t *timeout)
  * thread without an mm. Returns 1 if adopted, 0 if already in it, -EPERM if
  * the task runs in another mm (a user task, or a kthread using another mm).
  */
-static int shmsync_enter_mm(void)
+int shmsync_enter_mm(void)
 {
 	if (current->mm == shmsync_mm)
 		return 0;
@@ -161,60 +162,74 @@ static int shmsync_enter_mm(void)
 	return 1;
 }
 
-void shmsync_sem_wake_work(struct kthread_work *work)
+void shmsync_obj_wake_work(struct kthread_work *work)
 {
-	struct shmsync_sem_handle *h =
-		container_of(work, struct shmsync_sem_handle, wake_work);
-	int n = atomic_xchg(&h->pending_wakes, 0);
+	struct shmsync_obj *o = container_of(work, struct shmsync_obj, wake_work);
+	int n = atomic_xchg(&o->pending_wakes, 0);
 
 	if (n > 0) {
-		shmsync_do_futex(h->ref.uaddr, FUTEX_WAKE, n, NULL);
-		atomic64_inc(&h->futex_wakes);
+		shmsync_do_futex(o->uaddr, FUTEX_WAKE, n, NULL);
+		atomic64_inc(&o->futex_wakes);
 	}
 }
 
 /* The kernel shim's FUTEX_WAKE (include/shmsync/shim.h). */
-int shmsync_futex_wake(struct shmsync_semref *s, int n)
+int shmsync_obj_wake(struct shmsync_obj *o, int n)
 {
-	struct shmsync_sem_handle *h = s->h;
 	int adopted;
 	long ret;
 
 	if (in_task() && preemptible()) {
 		adopted = shmsync_enter_mm();
 		if (adopted >= 0) {
-			ret = shmsync_do_futex(s->uaddr, FUTEX_WAKE, n, NULL);
+			ret = shmsync_do_futex(o->uaddr, FUTEX_WAKE, n, NULL);
 			if (adopted)
 				kthread_unuse_mm(shmsync_mm);
-			atomic64_inc(&h->futex_wakes);
+			atomic64_inc(&o->futex_wakes);
 			return ret;
 		}
 	}
-	/* A user task, or a context that cannot sleep: the worker wakes. */
-	atomic_add(n, &h->pending_wakes);
-	atomic64_inc(&h->deferred_wakes);
-	kthread_queue_work(shmsync_worker, &h->wake_work);
+	/*
+	 * A user task (its mm is not ours), or a context that cannot sleep
+	 * (a spinlock held, interrupts off, a timer or an interrupt): the
+	 * worker wakes. The token or the unlock is already published, so a
+	 * waiter that looks before the worker runs finds it; one that sleeps
+	 * is woken by the worker (FUTEX_WAKE counts, it does not compare).
+	 */
+	atomic_add(n, &o->pending_wakes);
+	atomic64_inc(&o->deferred_wakes);
+	kthread_queue_work(shmsync_worker, &o->wake_work);
 	return 0;
+}
+
+static bool shmsync_obj_removed(struct shmsync_obj *o)
+{
+	return READ_ONCE(*o->sequence) != o->generation;
 }
 
 /*
  * The kernel shim's futex wait: sleep while the word equals expected, in the
  * real futex hash, as a kernel thread in shmsync_mm. 0 means "look again";
  * -ESHUTDOWN: the thread is being stopped; -EINTR: a (fatal) signal;
- * -ETIMEDOUT; -EIDRM: the semaphore was removed; -EFAULT: the region file
- * was truncated under us; -EPERM: not a kernel thread.
+ * -ETIMEDOUT; -EIDRM: the object was removed; -EFAULT: the region file was
+ * truncated under us; -EPERM: not a kernel thread.
+ *
+ * A kernel thread can sleep on one futex word only, so the object's
+ * watcher thread (shmsync_obj_watch()) sleeps on the directory entry's
+ * sequence word and, when it changes, wakes the object's word until no
+ * kernel waiter is left. kwaiters and the sequence are a Dekker pair: a
+ * waiter counts itself before it reads the sequence, the watcher reads the
+ * sequence before it reads kwaiters (full barriers on both sides), so a
+ * waiter either sees the removal or is counted and woken.
  */
-int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
-		       const struct shmsync_wait *w)
+int shmsync_obj_wait(struct shmsync_obj *o, u32 expected,
+		     const struct shmsync_wait *w)
 {
-	struct shmsync_sem_handle *h = s->h;
 	ktime_t deadline = w->deadline;
 	sigset_t block, saved;
 	int adopted, ret;
 	long r;
 
-	if (READ_ONCE(*h->sequence) != h->generation)
-		return -EIDRM;
 	if (kthread_should_stop())
 		return -ESHUTDOWN;
 	if (fatal_signal_pending(current))
@@ -222,18 +237,23 @@ int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
 	adopted = shmsync_enter_mm();
 	if (adopted < 0)
 		return adopted;
+	atomic_inc(&o->kwaiters);
+	/* count, then read the sequence: pairs with the watcher's smp_mb() */
+	smp_mb__after_atomic();
+	if (shmsync_obj_removed(o)) {
+		ret = -EIDRM;
+		goto out;
+	}
 	if (w->mode == SHMSYNC_WAIT_KILLABLE) {
 		/* only SIGKILL (which cannot be blocked) and kthread_stop end it */
 		sigfillset(&block);
 		sigprocmask(SIG_BLOCK, &block, &saved);
 	}
-	atomic64_inc(&h->futex_waits);
-	r = shmsync_do_futex(s->uaddr, FUTEX_WAIT, expected,
+	atomic64_inc(&o->futex_waits);
+	r = shmsync_do_futex(o->uaddr, FUTEX_WAIT, expected,
 			     deadline == KTIME_MAX ? NULL : &deadline);
 	if (w->mode == SHMSYNC_WAIT_KILLABLE)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
-	if (adopted)
-		kthread_unuse_mm(shmsync_mm);
 
 	switch (r) {
 	case 0:
@@ -258,9 +278,58 @@ int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
 		ret = r;	/* -EFAULT: truncated region */
 		break;
 	}
-	if (!ret && READ_ONCE(*h->sequence) != h->generation)
+	if (!ret && shmsync_obj_removed(o))
 		ret = -EIDRM;
+out:
+	atomic_dec(&o->kwaiters);
+	if (adopted)
+		kthread_unuse_mm(shmsync_mm);
 	return ret;
+}
+
+/*
+ * The removal watcher of one object handle (a kernel thread in shmsync_mm):
+ * sleeps in FUTEX_WAIT on the entry's sequence word, which every removal
+ * changes and wakes (PROTOCOL.md 1.4); then wakes the object's futex word
+ * every 10 ms while kernel threads still wait on it (a waiter that looked
+ * at the sequence just before the removal may queue just after a wake), and
+ * parks until the handle is put. Waking the word also wakes user-space
+ * waiters: for them it is a spurious wake-up, which the protocols allow.
+ */
+int shmsync_obj_watch(void *arg)
+{
+	struct shmsync_obj *o = arg;
+	long r;
+
+	allow_signal(SIGKILL);
+	kthread_use_mm(shmsync_mm);
+	while (!kthread_should_stop() && !shmsync_obj_removed(o)) {
+		r = shmsync_do_futex(o->useq, FUTEX_WAIT, o->generation, NULL);
+		if (r != 0 && r != -EAGAIN && signal_pending(current)) {
+			if (kthread_should_stop())
+				break;
+			flush_signals(current);
+		} else if (r == -EFAULT) {
+			break;	/* truncated: waits end with -EFAULT too */
+		}
+	}
+	/* read the sequence, then kwaiters: pairs with shmsync_obj_wait() */
+	smp_mb();
+	while (!kthread_should_stop() && atomic_read(&o->kwaiters) > 0) {
+		shmsync_do_futex(o->uaddr, FUTEX_WAKE, INT_MAX, NULL);
+		atomic64_inc(&o->futex_wakes);
+		msleep_interruptible(10);
+		flush_signals(current);
+	}
+	kthread_unuse_mm(shmsync_mm);
+	for (;;) {
+		set_current_state(TASK_IDLE);
+		if (kthread_should_stop())
+			break;
+		schedule();
+	}
+	__set_current_state(TASK_RUNNING);
+	return 0;
 }
 
 /**

@@ -10,10 +10,13 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/jiffies.h>
+#include <linux/kdev_t.h>
+#include <linux/moduleparam.h>
 #include <linux/mman.h>
 #include <linux/namei.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sysfs.h>
 #include <linux/vmalloc.h>
 
 #include "shmsync_internal.h"
@@ -22,6 +25,43 @@
 
 static LIST_HEAD(shmsync_regions);
 static DEFINE_MUTEX(shmsync_lock);
+static unsigned int shmsync_nregions;	/* in shmsync_regions */
+
+/*
+ * /sys/module/shmsync/parameters/attached (read-only, world-readable): one
+ * line "DEV INO" per attached region file, DEV encoded as st_dev is (glibc
+ * makedev), so that Region.unlink can tell the file this live module holds
+ * from a copy whose header says kernel_attach != 0 (PROTOCOL.md 5). At most
+ * SHMSYNC_MAX_REGIONS lines of at most 42 bytes: always fits the page.
+ */
+static int shmsync_attached_get(char *buf, const struct kernel_param *kp)
+{
+	struct shmsync_region *r;
+	struct inode *inode;
+	int n = 0;
+
+	mutex_lock(&shmsync_lock);
+	list_for_each_entry(r, &shmsync_regions, node) {
+		inode = file_inode(r->file);
+		n += sysfs_emit_at(buf, n, "%llu %lu\n",
+				   (unsigned long long)huge_encode_dev(inode->i_sb->s_dev),
+				   inode->i_ino);
+	}
+	mutex_unlock(&shmsync_lock);
+	return n;
+}
+
+static const struct kernel_param_ops shmsync_attached_ops = {
+	.get = shmsync_attached_get,
+};
+
+module_param_cb(attached, &shmsync_attached_ops, NULL, 0444);
+MODULE_PARM_DESC(attached, "Attached region files, one \"DEV INO\" line each (read-only)");
+
+static bool shmsync_obj_removed(struct shmsync_obj *o)
+{
+	return READ_ONCE(*o->sequence) != o->generation;
+}
 
 static bool shmsync_region_name_ok(const char *name)
 {
@@ -166,11 +206,42 @@ static void shmsync_uncount_attach(struct shmsync_region *r)
 			r->name);
 }
 
+static void shmsync_obj_show(struct seq_file *m, struct shmsync_obj *o)
+{
+	struct shmsync_sem_handle *sh;
+	struct shmsync_mutex_handle *mh;
+	u64 d;
+	u32 v;
+
+	if (o->type == SHMSYNC_TYPE_SEMAPHORE) {
+		sh = container_of(o, struct shmsync_sem_handle, o);
+		d = shmsync_load64(sh->ref.data);
+		seq_printf(m, "sem %s offset=%llu generation=%u removed=%d value=%u nwaiters=%u downs=%lld ups=%lld",
+			   o->name, o->offset, o->generation,
+			   shmsync_obj_removed(o), shmsync_sem_value(d),
+			   shmsync_sem_nwaiters(d), atomic64_read(&sh->downs),
+			   atomic64_read(&sh->ups));
+	} else {
+		mh = container_of(o, struct shmsync_mutex_handle, o);
+		v = shmsync_load32(&mh->ref.m->lock);
+		seq_printf(m, "mutex %s offset=%llu generation=%u removed=%d lock=0x%08x owner=%d locks=%lld unlocks=%lld owner_died=%lld abandoned=%lld",
+			   o->name, o->offset, o->generation,
+			   shmsync_obj_removed(o), v,
+			   READ_ONCE(mh->ref.m->owner),
+			   atomic64_read(&mh->locks), atomic64_read(&mh->unlocks),
+			   atomic64_read(&mh->owner_died),
+			   atomic64_read(&mh->abandoned));
+	}
+	seq_printf(m, " kwaiters=%d futex_waits=%lld futex_wakes=%lld deferred_wakes=%lld\n",
+		   atomic_read(&o->kwaiters), atomic64_read(&o->futex_waits),
+		   atomic64_read(&o->futex_wakes),
+		   atomic64_read(&o->deferred_wakes));
+}
+
 static int shmsync_status_show(struct seq_file *m, void *unused)
 {
 	struct shmsync_region *r = m->private;
-	struct shmsync_sem_handle *h;
-	u64 d;
+	struct shmsync_obj *o;
 
 	seq_printf(m, "region %s\nfile %s/shmsync.%s\ninode %lu\nreplaced %d\n",
 		   r->name, shmsync_dir, r->name, r->ino, READ_ONCE(r->replaced));
@@ -182,17 +253,8 @@ static int shmsync_status_show(struct seq_file *m, void *unused)
 		   (u32)atomic_read(SHMSYNC_HDR_ATOMIC(r, kernel_generation)),
 		   r->generation);
 	mutex_lock(&r->lock);
-	list_for_each_entry(h, &r->sems, node) {
-		d = shmsync_load64(h->ref.data);
-		seq_printf(m, "sem %s offset=%llu generation=%u removed=%d value=%u nwaiters=%u downs=%lld ups=%lld futex_waits=%lld futex_wakes=%lld deferred_wakes=%lld\n",
-			   h->name, h->offset, h->generation,
-			   READ_ONCE(*h->sequence) != h->generation,
-			   shmsync_sem_value(d), shmsync_sem_nwaiters(d),
-			   atomic64_read(&h->downs), atomic64_read(&h->ups),
-			   atomic64_read(&h->futex_waits),
-			   atomic64_read(&h->futex_wakes),
-			   atomic64_read(&h->deferred_wakes));
-	}
+	list_for_each_entry(o, &r->objs, node)
+		shmsync_obj_show(m, o);
 	mutex_unlock(&r->lock);
 	return 0;
 }
@@ -283,7 +345,8 @@ static void shmsync_region_free(struct shmsync_region *r)
  *
  * Context: process context, may sleep.
  * Return: the region, or an ERR_PTR: -EINVAL (bad name or refused contents),
- * -ENOENT, -EPERM (owner), -EFAULT (truncated while attaching), -ENOMEM.
+ * -ENOENT, -EPERM (owner), -EFAULT (truncated while attaching), -ENOMEM,
+ * -ENOSPC (SHMSYNC_MAX_REGIONS regions attached already).
  */
 struct shmsync_region *shmsync_region_attach(const char *name)
 {
@@ -301,6 +364,12 @@ struct shmsync_region *shmsync_region_attach(const char *name)
 			return r;
 		}
 	}
+	if (shmsync_nregions >= SHMSYNC_MAX_REGIONS) {
+		pr_err("region %s: %d regions are attached already, the most the module attaches\n",
+		       name, SHMSYNC_MAX_REGIONS);
+		ret = -ENOSPC;
+		goto unlock;
+	}
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r) {
 		ret = -ENOMEM;
@@ -308,7 +377,7 @@ struct shmsync_region *shmsync_region_attach(const char *name)
 	}
 	strscpy(r->name, name, sizeof(r->name));
 	kref_init(&r->ref);
-	INIT_LIST_HEAD(&r->sems);
+	INIT_LIST_HEAD(&r->objs);
 	mutex_init(&r->lock);
 	kthread_init_delayed_work(&r->identity_work, shmsync_identity_check);
 	ret = shmsync_open_file(r);
@@ -338,6 +407,7 @@ struct shmsync_region *shmsync_region_attach(const char *name)
 	r->debugfs = debugfs_create_dir(r->name, shmsync_debugfs);
 	debugfs_create_file("status", 0400, r->debugfs, r, &shmsync_status_fops);
 	list_add(&r->node, &shmsync_regions);
+	shmsync_nregions++;
 	kthread_queue_delayed_work(shmsync_worker, &r->identity_work,
 				   SHMSYNC_IDENTITY_PERIOD);
 	mutex_unlock(&shmsync_lock);
@@ -358,6 +428,7 @@ static void shmsync_region_release(struct kref *ref)
 	struct shmsync_region *r = container_of(ref, struct shmsync_region, ref);
 
 	list_del(&r->node);
+	shmsync_nregions--;
 	mutex_unlock(&shmsync_lock);
 	kthread_cancel_delayed_work_sync(&r->identity_work);
 	debugfs_remove_recursive(r->debugfs);
@@ -380,6 +451,62 @@ void shmsync_region_detach(struct shmsync_region *r)
 }
 EXPORT_SYMBOL_GPL(shmsync_region_detach);
 
+/*
+ * Looks up object name of the given type and fills in o (offset and
+ * generation copied once from the checked entry); starts its removal
+ * watcher and links it to the region, which it pins.
+ */
+int shmsync_obj_init(struct shmsync_region *r, struct shmsync_obj *o,
+			    const char *name, unsigned int type)
+{
+	struct shmsync_verdict v;
+	struct shmsync_entry e;
+	u64 seq_off;
+	int ret;
+
+	ret = shmsync_lookup(r->kva, &r->g, name, strnlen(name, 64), type, &e, &v);
+	if (ret == -EINVAL)
+		shmsync_report(r, &v);
+	if (ret)
+		return ret;
+	seq_off = r->g.directory_offset + (u64)e.index * SHMSYNC_ENTRY_LENGTH +
+		  offsetof(struct shmsync_dir_entry, sequence);
+	o->region = r;
+	o->type = type;
+	o->index = e.index;
+	o->offset = e.offset;
+	o->sequence = (const u32 *)((char *)r->kva + seq_off);
+	o->useq = (u32 __user *)(r->uaddr + seq_off);
+	o->generation = e.sequence;
+	/* the futex word is at offset 0 of both types */
+	o->uaddr = (u32 __user *)(r->uaddr + e.offset);
+	memcpy(o->name, e.name, sizeof(o->name));
+	kthread_init_work(&o->wake_work, shmsync_obj_wake_work);
+	o->watcher = kthread_run(shmsync_obj_watch, o, "shmsync/w/%u", e.index);
+	if (IS_ERR(o->watcher))
+		return PTR_ERR(o->watcher);
+	get_task_struct(o->watcher);
+	kref_get(&r->ref);
+	mutex_lock(&r->lock);
+	list_add_tail(&o->node, &r->objs);
+	mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* Undoes shmsync_obj_init(): stops the watcher, delivers deferred wakes. */
+void shmsync_obj_fini(struct shmsync_obj *o)
+{
+	struct shmsync_region *r = o->region;
+
+	shmsync_kthread_stop(o->watcher);
+	put_task_struct(o->watcher);
+	kthread_flush_work(&o->wake_work);
+	mutex_lock(&r->lock);
+	list_del(&o->node);
+	mutex_unlock(&r->lock);
+	shmsync_region_detach(r);
+}
+
 /**
  * shmsync_sem_get() - look up a semaphore of an attached region
  * @r: the region
@@ -388,7 +515,9 @@ EXPORT_SYMBOL_GPL(shmsync_region_detach);
  * The directory entry is read with its seqlock and checked like at attach;
  * the handle keeps a private copy of its offset (used from then on, never
  * re-read from the region) and its generation: once the object is removed
- * from the region (by any process), every operation returns -EIDRM.
+ * from the region (by any process), every operation returns -EIDRM, and a
+ * kernel thread blocked on it wakes up and returns -EIDRM (each handle has
+ * a watcher thread sleeping on the entry's sequence word).
  *
  * Context: process context, may sleep.
  * Return: the handle, or an ERR_PTR: -ENOENT, -EMEDIUMTYPE (not a
@@ -398,34 +527,18 @@ struct shmsync_sem_handle *shmsync_sem_get(struct shmsync_region *r,
 					   const char *name)
 {
 	struct shmsync_sem_handle *h;
-	struct shmsync_verdict v;
-	struct shmsync_entry e;
 	int ret;
 
-	ret = shmsync_lookup(r->kva, &r->g, name, strnlen(name, 64),
-			     SHMSYNC_TYPE_SEMAPHORE, &e, &v);
-	if (ret == -EINVAL)
-		shmsync_report(r, &v);
-	if (ret)
-		return ERR_PTR(ret);
 	h = kzalloc(sizeof(*h), GFP_KERNEL);
 	if (!h)
 		return ERR_PTR(-ENOMEM);
-	h->region = r;
-	h->ref.data = (u64 *)((char *)r->kva + e.offset);
-	h->ref.uaddr = (u32 __user *)(r->uaddr + e.offset +
-				      SHMSYNC_SEM_FUTEX_OFFSET);
-	h->ref.h = h;
-	h->sequence = &shmsync_dir_entry(r->kva, &r->g, e.index)->sequence;
-	h->generation = e.sequence;
-	h->index = e.index;
-	h->offset = e.offset;
-	memcpy(h->name, e.name, sizeof(h->name));
-	kthread_init_work(&h->wake_work, shmsync_sem_wake_work);
-	kref_get(&r->ref);
-	mutex_lock(&r->lock);
-	list_add_tail(&h->node, &r->sems);
-	mutex_unlock(&r->lock);
+	ret = shmsync_obj_init(r, &h->o, name, SHMSYNC_TYPE_SEMAPHORE);
+	if (ret) {
+		kfree(h);
+		return ERR_PTR(ret);
+	}
+	h->ref.data = (u64 *)((char *)r->kva + h->o.offset);
+	h->ref.o = &h->o;
 	return h;
 }
 EXPORT_SYMBOL_GPL(shmsync_sem_get);
@@ -440,20 +553,14 @@ EXPORT_SYMBOL_GPL(shmsync_sem_get);
  */
 void shmsync_sem_put(struct shmsync_sem_handle *s)
 {
-	struct shmsync_region *r = s->region;
-
-	kthread_flush_work(&s->wake_work);
-	mutex_lock(&r->lock);
-	list_del(&s->node);
-	mutex_unlock(&r->lock);
+	shmsync_obj_fini(&s->o);
 	kfree(s);
-	shmsync_region_detach(r);
 }
 EXPORT_SYMBOL_GPL(shmsync_sem_put);
 
 static bool shmsync_removed(struct shmsync_sem_handle *s)
 {
-	return READ_ONCE(*s->sequence) != s->generation;
+	return shmsync_obj_removed(&s->o);
 }
 
 /**
@@ -556,10 +663,12 @@ EXPORT_SYMBOL_GPL(shmsync_sem_down_killable);
 int shmsync_sem_down_timeout(struct shmsync_sem_handle *s, long timeout)
 {
 	ktime_t deadline;
+	int ret;
 
-	if (timeout <= 0)
-		return shmsync_sem_trydown(s) == -EAGAIN ? -ETIMEDOUT
-							 : shmsync_sem_trydown(s);
+	if (timeout <= 0) {
+		ret = shmsync_sem_trydown(s);
+		return ret == -EAGAIN ? -ETIMEDOUT : ret;
+	}
 	deadline = ktime_add_ns(ktime_get(), jiffies_to_nsecs(timeout));
 	return shmsync_down_common(s, SHMSYNC_WAIT_KILLABLE, deadline);
 }
@@ -590,6 +699,33 @@ int shmsync_sem_up(struct shmsync_sem_handle *s)
 	return ret;
 }
 EXPORT_SYMBOL_GPL(shmsync_sem_up);
+
+/**
+ * shmsync_sem_getvalue() - read a semaphore's value and waiter count
+ * @s: the semaphore
+ * @value: where to store the tokens available now
+ * @nwaiters: where to store the threads (of all processes) registered as
+ *            waiting; an estimate (a process killed while waiting leaves it
+ *            one too high)
+ *
+ * A snapshot for diagnostics and tests, stale as soon as it is read.
+ *
+ * Context: any.
+ * Return: 0, or -EIDRM if the semaphore was removed.
+ */
+int shmsync_sem_getvalue(struct shmsync_sem_handle *s, u32 *value,
+			 u32 *nwaiters)
+{
+	u64 d;
+
+	if (shmsync_removed(s))
+		return -EIDRM;
+	d = shmsync_load64(s->ref.data);
+	*value = shmsync_sem_value(d);
+	*nwaiters = shmsync_sem_nwaiters(d);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(shmsync_sem_getvalue);
 
 int shmsync_regions_init(void)
 {

@@ -12,6 +12,12 @@
  *                        8 bytes, up(SEM)
  *   block:SEM:THREADS    THREADS threads block in down(SEM); a token they
  *                        get is posted back at once
+ *   kmutex:MUTEX:COUNTER:ITERS:THREADS
+ *                        as mutex:, with the robust mutex MUTEX
+ *                        (shmsync_mutex_lock/unlock) instead of a semaphore
+ *   khold:MUTEX          one thread locks MUTEX and holds it until the
+ *                        module is unloaded, whose shmsync_mutex_put()
+ *                        releases it as owner-died
  *
  * Results are in dmesg and in debugfs (shmsync/selftest).
  */
@@ -32,16 +38,18 @@
 #define SHMSYNC_ST_THREADS	8
 #define SHMSYNC_PING_WARMUP	1000
 
-enum shmsync_st_mode { ST_PINGPONG, ST_PING, ST_MUTEX, ST_BLOCK };
+enum shmsync_st_mode { ST_PINGPONG, ST_PING, ST_MUTEX, ST_BLOCK, ST_KMUTEX, ST_KHOLD };
 
 static const char * const shmsync_st_names[] = {
-	"pingpong", "ping", "mutex", "block"
+	"pingpong", "ping", "mutex", "block", "kmutex", "khold"
 };
 
 struct shmsync_selftest {
 	enum shmsync_st_mode mode;
 	char arg[64];
 	struct shmsync_sem_handle *a, *b;
+	struct shmsync_mutex_handle *m;
+	atomic64_t owner_died;
 	long rounds;
 	int nthreads;
 	struct task_struct *tasks[SHMSYNC_ST_THREADS];
@@ -95,6 +103,18 @@ static int shmsync_cmp_u32(const void *a, const void *b)
 	u32 x = *(const u32 *)a, y = *(const u32 *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* Locks t->m; an owner death is repaired at once (counted). */
+static int shmsync_st_lock(struct shmsync_selftest *t)
+{
+	int ret = shmsync_mutex_lock(t->m);
+
+	if (ret == -EOWNERDEAD) {
+		atomic64_inc(&t->owner_died);
+		ret = shmsync_mutex_consistent(t->m);
+	}
+	return ret;
 }
 
 static int shmsync_st_thread(void *arg)
@@ -170,6 +190,32 @@ static int shmsync_st_thread(void *arg)
 			atomic64_inc(&t->done);
 		}
 		break;
+	case ST_KMUTEX:
+		counter = t->b->ref.data;
+		for (i = 0; (!t->rounds || i < t->rounds) && !shmsync_st_stopping(); i++) {
+			ret = shmsync_st_lock(t);
+			if (ret)
+				break;
+			c = READ_ONCE(*counter);
+			WRITE_ONCE(*counter, c + 1);
+			ret = shmsync_mutex_unlock(t->m);
+			if (ret)
+				break;
+			atomic64_inc(&t->done);
+			if (i % 8 == 7)
+				usleep_range(20, 100);
+			else
+				cond_resched();
+		}
+		break;
+	case ST_KHOLD:
+		ret = shmsync_st_lock(t);
+		if (!ret) {
+			atomic64_inc(&t->done);
+			pr_info("selftest khold:%s: holding the mutex until unload\n",
+				t->arg);
+		}
+		break;
 	}
 	return shmsync_st_finish(t, ret);
 }
@@ -214,6 +260,13 @@ static int shmsync_st_parse(struct shmsync_region *r, char *item,
 		if (kstrtol(f[2], 10, &t->rounds) || t->rounds < 0 ||
 		    kstrtoint(f[3], 10, &t->nthreads))
 			return -EINVAL;
+	} else if (!strcmp(mode, "kmutex") && n == 4) {
+		t->mode = ST_KMUTEX;
+		if (kstrtol(f[2], 10, &t->rounds) || t->rounds < 0 ||
+		    kstrtoint(f[3], 10, &t->nthreads))
+			return -EINVAL;
+	} else if (!strcmp(mode, "khold") && n == 1) {
+		t->mode = ST_KHOLD;
 	} else if (!strcmp(mode, "block") && n == 2) {
 		t->mode = ST_BLOCK;
 		if (kstrtoint(f[1], 10, &t->nthreads))
@@ -241,6 +294,18 @@ static int shmsync_st_parse(struct shmsync_region *r, char *item,
 	case ST_BLOCK:
 		t->a = shmsync_st_sem(r, f[0], "");
 		return PTR_ERR_OR_ZERO(t->a);
+	case ST_KMUTEX:
+	case ST_KHOLD:
+		t->m = shmsync_mutex_get(r, f[0]);
+		if (IS_ERR(t->m)) {
+			pr_err("selftest: no mutex \"%s\" in region %s (error %ld)\n",
+			       f[0], r->name, PTR_ERR(t->m));
+			return PTR_ERR(t->m);
+		}
+		if (t->mode == ST_KHOLD)
+			return 0;
+		t->b = shmsync_st_sem(r, f[1], "");
+		break;
 	}
 	return PTR_ERR_OR_ZERO(t->b);
 }
@@ -251,6 +316,8 @@ static void shmsync_st_free(struct shmsync_selftest *t)
 		shmsync_sem_put(t->a);
 	if (!IS_ERR_OR_NULL(t->b))
 		shmsync_sem_put(t->b);
+	if (!IS_ERR_OR_NULL(t->m))
+		shmsync_mutex_put(t->m);
 	vfree(t->rtt);
 	kfree(t);
 }
@@ -349,6 +416,9 @@ void shmsync_selftest_show(struct seq_file *m)
 			   shmsync_st_names[t->mode], t->arg, t->nthreads,
 			   atomic_read(&t->running), atomic64_read(&t->done),
 			   t->result);
+		if (t->mode == ST_KMUTEX || t->mode == ST_KHOLD)
+			seq_printf(m, " owner_died=%lld",
+				   atomic64_read(&t->owner_died));
 		if (t->mode == ST_PING)
 			seq_printf(m, " rounds=%ld p50_ns=%llu p90_ns=%llu max_ns=%llu",
 				   t->rounds, t->p50_ns, t->p90_ns, t->max_ns);

@@ -6,7 +6,7 @@
  *   CONST <Class>.<NAME> <value>
  *
  * <Struct> and <Class> are the Java descriptor names (RegionLayout,
- * DirectoryEntryLayout, SemaphoreLayout, ObjectType), <field> and <NAME> the
+ * DirectoryEntryLayout, SemaphoreLayout, MutexLayout, ObjectType), <field> and <NAME> the
  * names of docs/PROTOCOL.md's tables; values are decimal. Constants are
  * qualified by class because several classes have a LENGTH.
  */
@@ -93,5 +93,26 @@ int main(void)
 	      SHMSYNC_RWSEM_MAX_WAITING_WRITERS);
 	CONST(RwSemaphoreLayout, READ_WORD, SHMSYNC_RWSEM_READ_WORD);
 	CONST(RwSemaphoreLayout, WRITE_WORD, SHMSYNC_RWSEM_WRITE_WORD);
+	CONST(ObjectType, UNDO_SEMAPHORE, SHMSYNC_TYPE_UNDO_SEMAPHORE);
+	FIELD(MutexLayout, shmsync_mutex, lock);
+	FIELD(MutexLayout, shmsync_mutex, count);
+	FIELD(MutexLayout, shmsync_mutex, owner);
+	FIELD(MutexLayout, shmsync_mutex, nusers);
+	FIELD(MutexLayout, shmsync_mutex, kind);
+	FIELD(MutexLayout, shmsync_mutex, spins);
+	FIELD(MutexLayout, shmsync_mutex, elision);
+	FIELD(MutexLayout, shmsync_mutex, list_prev);
+	FIELD(MutexLayout, shmsync_mutex, list_next);
+	FIELD(MutexLayout, shmsync_mutex, holder_thread);
+	FIELD(MutexLayout, shmsync_mutex, reserved);
+	CONST(MutexLayout, LENGTH, sizeof(struct shmsync_mutex));
+	CONST(MutexLayout, PTHREAD_MUTEX_T_LENGTH, SHMSYNC_PTHREAD_MUTEX_T_LENGTH);
+	CONST(MutexLayout, KIND, SHMSYNC_MUTEX_KIND);
+	CONST(MutexLayout, KIND_NORMAL, SHMSYNC_MUTEX_KIND_NORMAL);
+	CONST(MutexLayout, TID_MASK, SHMSYNC_MUTEX_TID_MASK);
+	CONST(MutexLayout, FUTEX_OWNER_DIED, SHMSYNC_MUTEX_OWNER_DIED);
+	CONST(MutexLayout, INCONSISTENT, SHMSYNC_MUTEX_INCONSISTENT);
+	CONST(MutexLayout, NOTRECOVERABLE, SHMSYNC_MUTEX_NOTRECOVERABLE);
+	CONST(MutexLayout, ROBUST_LIST_LIMIT, SHMSYNC_ROBUST_LIST_LIMIT);
 	return ferror(stdout) ? 2 : 0;
 }

@@ -140,6 +140,48 @@ int shmsync_usem_up(struct shmsync_usem *s)
 	return removed(s) ? -EIDRM : shmsync_proto_up(&s->ref);
 }
 
+int shmsync_region_mutex(struct shmsync_region *r, const char *name,
+			 struct shmsync_umutex *m, struct shmsync_verdict *v)
+{
+	struct shmsync_entry e;
+	int ret;
+
+	ret = shmsync_lookup(r->base, &r->g, name, strlen(name),
+			     SHMSYNC_TYPE_MUTEX, &e, v);
+	if (ret)
+		return ret;
+	m->ref.m = (struct shmsync_mutex *)((char *)r->base + e.offset);
+	m->sequence = &shmsync_dir_entry(r->base, &r->g, e.index)->sequence;
+	m->generation = e.sequence;
+	m->offset = e.offset;
+	return 0;
+}
+
+static int mutex_removed(const struct shmsync_umutex *m)
+{
+	return __atomic_load_n(m->sequence, __ATOMIC_RELAXED) != m->generation;
+}
+
+int shmsync_umutex_lock(struct shmsync_umutex *m)
+{
+	struct shmsync_wait w = { .deadline = { .tv_sec = -1 } };
+
+	if (mutex_removed(m))
+		return -EIDRM;
+	return shmsync_proto_mutex_lock(&m->ref, (__u32)gettid(), &w);
+}
+
+int shmsync_umutex_unlock(struct shmsync_umutex *m)
+{
+	return mutex_removed(m) ? -EIDRM :
+	       shmsync_proto_mutex_unlock(&m->ref, (__u32)gettid());
+}
+
+int shmsync_umutex_consistent(struct shmsync_umutex *m)
+{
+	return shmsync_proto_mutex_consistent(&m->ref, (__u32)gettid());
+}
+
 void shmsync_verdict_format(const struct shmsync_verdict *v, char *buf,
 			    size_t len)
 {

@@ -11,12 +11,17 @@
  *   shmsync-c echo REGION RECV SEND ROUNDS [--glibc]
  *   shmsync-c mutex REGION SEM COUNTER ITERS [--glibc]
  *   shmsync-c counter REGION COUNTER
+ *   shmsync-c mstat REGION MUTEX        lock=0x... owner=N kind=N
+ *   shmsync-c pmutex REGION MUTEX COUNTER ITERS [--glibc]
+ *       plain increments of COUNTER under the robust MUTEX: glibc's
+ *       pthread_mutex_lock/unlock, or the C protocol of mutex.h
  *
  * Prints status lines (OK, READY, RESULT ..., DONE ...); exits 0 on success,
  * 1 when a region is refused, 2 on any other error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +205,58 @@ int main(int argc, char **argv)
 		printf("DONE iterations=%lld\n", n);
 		return 0;
 	}
+	if (argc == 4 && !strcmp(argv[1], "mstat")) {
+		struct shmsync_verdict v;
+		struct shmsync_umutex m;
+		int ret;
+
+		open_region(argv[2], &r);
+		ret = shmsync_region_mutex(&r, argv[3], &m, &v);
+		if (ret)
+			die(argv[3], ret);
+		printf("lock=0x%08x owner=%d kind=%d\n",
+		       shmsync_load32(&m.ref.m->lock), m.ref.m->owner,
+		       m.ref.m->kind);
+		return 0;
+	}
+	if (argc == 6 && !strcmp(argv[1], "pmutex")) {
+		struct shmsync_verdict v;
+		struct shmsync_umutex m;
+		__u64 *counter, c, died = 0;
+		int ret;
+
+		open_region(argv[2], &r);
+		ret = shmsync_region_mutex(&r, argv[3], &m, &v);
+		if (ret)
+			die(argv[3], ret);
+		sem(&r, argv[4], &b);
+		counter = b.ref.data;
+		n = atoll(argv[5]);
+		printf("READY\n");
+		for (i = 0; i < n; i++) {
+			if (use_glibc)
+				ret = pthread_mutex_lock((pthread_mutex_t *)m.ref.m);
+			else
+				ret = -shmsync_umutex_lock(&m);
+			if (ret == EOWNERDEAD) {
+				died++;
+				ret = use_glibc ?
+				      pthread_mutex_consistent((pthread_mutex_t *)m.ref.m) :
+				      -shmsync_umutex_consistent(&m);
+			}
+			if (ret)
+				die("lock", ret);
+			c = __atomic_load_n(counter, __ATOMIC_RELAXED);
+			__atomic_store_n(counter, c + 1, __ATOMIC_RELAXED);
+			ret = use_glibc ? pthread_mutex_unlock((pthread_mutex_t *)m.ref.m) :
+			      -shmsync_umutex_unlock(&m);
+			if (ret)
+				die("unlock", ret);
+		}
+		printf("DONE iterations=%lld owner_died=%llu\n", n,
+		       (unsigned long long)died);
+		return 0;
+	}
 	if (argc == 4 && !strcmp(argv[1], "counter")) {
 		open_region(argv[2], &r);
 		sem(&r, argv[3], &a);
@@ -207,6 +264,6 @@ int main(int argc, char **argv)
 		       (unsigned long long)__atomic_load_n(a.ref.data, __ATOMIC_ACQUIRE));
 		return 0;
 	}
-	fprintf(stderr, "usage: shmsync-c check|stat|post|ping|echo|mutex|counter REGION ... (see the source)\n");
+	fprintf(stderr, "usage: shmsync-c check|stat|post|ping|echo|mutex|counter|mstat|pmutex REGION ... (see the source)\n");
 	return 2;
 }

@@ -12,7 +12,7 @@
 # lines; exit status 0 only if every scenario passed.
 #
 # Environment: SHMSYNC_KCACHE (kernel cache, default /var/cache/shmsync-kernels),
-# VM_TIMEOUT (seconds, default 900), VM_MEM (MiB, default 3072).
+# VM_TIMEOUT (seconds, default 1800: 20 scenarios, slow when the host is loaded), VM_MEM (MiB, default 3072).
 set -euo pipefail
 
 KNAME=${1:?usage: run-vm.sh 6.1|6.1-rt|6.12}
@@ -63,6 +63,20 @@ fi
 rm -rf "$MOD/src" && make -s -C "$KM/module" dkms-src DEST="$MOD/src" >/dev/null
 make -s -C "$MOD/src" KDIR="$HDR" >"$MOD/build.log" 2>&1 || { cat "$MOD/build.log" >&2; echo "RESULT $KNAME build FAIL"; exit 1; }
 grep -v -e '^make' -e 'Skipping BTF' "$MOD/build.log" | grep -i -e warning -e error >&2 || true
+# The module as DKMS builds it (dkms.conf), in a private DKMS tree: "dkms add" + "dkms build" for this
+# kernel; the dkms scenario loads the result. ("dkms install" would run depmod on the host's /lib/modules.)
+DK=$MOD/dkms
+rm -rf "$DK" && mkdir -p "$DK/tree" "$DK/src" "$DK/install"
+make -s -C "$KM/module" dkms-src DEST="$DK/src/shmsync-0.1" >/dev/null
+dkms_=(dkms --dkmstree "$DK/tree" --sourcetree "$DK/src" --installtree "$DK/install")
+if ! { "${dkms_[@]}" add -m shmsync -v 0.1 && "${dkms_[@]}" build -m shmsync -v 0.1 -k "$KVER" --kernelsourcedir "$HDR"; } >"$MOD/dkms.log" 2>&1; then
+	cat "$MOD/dkms.log" >&2
+fi
+DKMSKO=$(find "$DK/tree/shmsync/0.1/$KVER" -name 'shmsync.ko*' 2>/dev/null | head -1)
+# shmsync_test.ko: a second module on shmsync.ko's exported API (test/kmod, tests only).
+rm -rf "$MOD/kmod" && cp -r "$HERE/kmod" "$MOD/kmod"
+make -s -C "$HDR" M="$MOD/kmod" KBUILD_EXTRA_SYMBOLS="$MOD/src/Module.symvers" SHMSYNC_INCLUDE="$MOD/src/include" \
+	modules >"$MOD/kmod.log" 2>&1 || { cat "$MOD/kmod.log" >&2; echo "RESULT $KNAME build-test-module FAIL"; exit 1; }
 
 # --- initramfs -------------------------------------------------------------
 INITRD=$BUILD/initramfs-$KNAME.cpio.gz
@@ -120,14 +134,14 @@ fi
 
 # --- the guest's script ------------------------------------------------------
 cat >"$VM/guest.sh" <<GUEST
-export SCENARIOS="${SCENARIOS:-}" CORE_CLASSES=$VM/core-classes SHMSYNC_C=$VM/bin/shmsync-c KNAME=$KNAME KM=$KM REPO=$REPO MODKO=$MOD/src/shmsync.ko JAVA_HOME=$JAVA_HOME
+export SCENARIOS="${SCENARIOS:-}" CORE_CLASSES=$VM/core-classes SHMSYNC_C=$VM/bin/shmsync-c KNAME=$KNAME KM=$KM REPO=$REPO MODKO=$MOD/src/shmsync.ko TESTKO=$MOD/kmod/shmsync_test.ko DKMSKO=$DKMSKO JAVA_HOME=$JAVA_HOME
 exec sh $HERE/scenarios.sh
 GUEST
 
 # --- boot ----------------------------------------------------------------------
 start=$(date +%s)
 set +e
-timeout "${VM_TIMEOUT:-900}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 \
+timeout "${VM_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 \
 	-m "${VM_MEM:-3072}" -nographic -no-reboot \
 	-kernel "$ROOT/boot/vmlinuz-$KVER" -initrd "$INITRD" \
 	-append "console=ttyS0 quiet loglevel=4 panic=-1 shmsync.scratch=$VM shmsync.repo=$REPO" \

@@ -13,8 +13,21 @@
 #   mutex     2 JVMs + 2 C programs + 2 kthreads: exact counter total
 #   rmmod     rmmod while kthreads block and JVMs hammer: clean, JVMs go on
 #   identity  the region file replaced under the module is reported
+#   api       shmsync_test.ko (another module) on the exported API: attach,
+#             down_timeout, down_interruptible/killable and signals,
+#             kthread_stop, up() from atomic context (deferred wake), the
+#             mutex API (trylock/timeout/interruptible/EDEADLK/EPERM)
+#   removal   kernel threads blocked on a semaphore and a mutex end with
+#             -EIDRM when a JVM removes them
+#   kmutex    a JVM, glibc pthread_mutex_lock, C mutex.h and 2 kthreads
+#             (shmsync_mutex_lock) on one robust mutex: exact counter
+#   kowner    a kthread holds a mutex at rmmod: released as owner-died, the
+#             waiting JVM gets OwnerDiedException
+#   dkms      the module built by "dkms add" + "dkms build" (dkms.conf) on the
+#             host for this kernel loads and answers a JVM
 #   kattach   header kernel_attach/kernel_generation across insmod/rmmod;
-#             Region.unlink refused while attached, allowed after
+#             Region.unlink refused while attached, allowed after; a cp'd
+#             copy (kernel_attach = 1 in its header) can be unlinked
 set -u
 K=${KNAME:-$(uname -r)}
 B=$KM/build
@@ -27,7 +40,7 @@ R=t
 RTT_RUNS=${RTT_RUNS:-5}
 RTT_ROUNDS=${RTT_ROUNDS:-2000}
 MUTEX_ITERS=${MUTEX_ITERS:-5000}
-SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity kattach}
+SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity api removal kmutex kowner dkms kattach}
 
 log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
 result() { # scenario PASS|FAIL detail...
@@ -83,7 +96,8 @@ log "kernel $(uname -r), scenarios: $SCEN"
 dmesg -n 1 2>/dev/null
 log "setup"
 $JAVA setup $R 1048576 pp.ping pp.pong kp.ping kp.pong jj.ping jj.pong cp.ping cp.pong \
-	m=1 cnt h=1 cnt2 blk >setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
+	m=1 cnt h=1 cnt2 blk api rms kcnt >setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
+$JAVA mkmutex $R km ko rmm apim >>setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
 log "$(cat setup.log)"
 
 for s in $SCEN; do
@@ -269,6 +283,137 @@ identity)
 		result identity FAIL "msg=[$msg] status=[$rep] back=[$back]"
 	fi
 	;;
+api)
+	log "scenario api"
+	unload
+	dmesg -C
+	insmod $MODKO region=$R || { result api FAIL insmod; continue; }
+	if ! timeout 300 insmod $TESTKO region=$R sem=api mutex=apim; then
+		result api FAIL "insmod shmsync_test: $(dmesg | grep shmsync_test | tail -2 | tr '\n' ' ')"
+		unload; continue
+	fi
+	st=$(grep '^sem api' $DBG/$R/status)
+	dw=$(echo "$st" | field deferred_wakes)
+	log "  $st"
+	for n in attach timeout interrupt stop atomic mutex; do
+		line=$(dmesg | sed -n "s/.*shmsync_test: RESULT $n \(.*\)/\1/p" | head -1)
+		v=${line%% *}; d=${line#* }
+		if [ $n = atomic ]; then
+			d="$d; shmsync deferred_wakes=$dw"
+			[ "${dw:-0}" -ge 2 ] || v=FAIL
+		fi
+		[ -n "$(dmesg_bad)" ] && { v=FAIL; d="$d $(dmesg_bad)"; }
+		[ -n "$line" ] || d="no result line"
+		result api-$n "${v:-FAIL}" "$d"
+	done
+	rmmod shmsync_test
+	sa=$(stat_of api)
+	ma=$($C mstat $R apim)
+	t=$(do_rmmod) || { result api-unload FAIL "rmmod hung"; continue; }
+	[ "$sa" = "value=0 nwaiters=0" ] || result api-unload FAIL "semaphore api after the tests: $sa"
+	[ "$ma" = "lock=0x00000000 owner=0 kind=146" ] || result api-unload FAIL "mutex apim after the tests: $ma"
+	;;
+removal)
+	log "scenario removal"
+	unload
+	dmesg -C
+	insmod $MODKO region=$R || { result removal FAIL insmod; continue; }
+	insmod $TESTKO region=$R removal=rms,rmm || { result removal FAIL "insmod shmsync_test"; unload; continue; }
+	end=$(($(now) + 60))
+	while [ "$(now)" -lt $end ]; do
+		grep -q '^sem rms .*kwaiters=1' $DBG/$R/status && grep -q '^mutex rmm .*kwaiters=1' $DBG/$R/status && break
+		sleep 0.5
+	done
+	before=$(grep -E '^(sem rms|mutex rmm)' $DBG/$R/status | sed 's/ offset.*kwaiters=/ kwaiters=/; s/ futex_waits.*//' | tr '\n' ' ')
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	$JAVA remove $R rms rmm >remove.log 2>&1
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	end=$(($(now) + 30))
+	while [ "$(now)" -lt $end ] && [ "$(dmesg | grep -c 'shmsync_test: RESULT removal-')" -lt 2 ]; do sleep 0.2; done
+	t2=$(cut -d' ' -f1 /proc/uptime)
+	rs=$(dmesg | sed -n 's/.*shmsync_test: RESULT removal-sem //p' | head -1)
+	rm=$(dmesg | sed -n 's/.*shmsync_test: RESULT removal-mutex //p' | head -1)
+	rmmod shmsync_test
+	t=$(do_rmmod) || { result removal FAIL "rmmod hung"; continue; }
+	log "  before [$before] $(tr '\n' ' ' <remove.log) sem [$rs] mutex [$rm] java $t0-$t1 results by $t2"
+	lat=$(echo "$t1 $t2" | awk '{printf "%.1f", $2 - $1}')
+	for x in sem:"$rs" mutex:"$rm"; do
+		n=${x%%:*}; line=${x#*:}
+		v=${line%% *}
+		[ -n "$(dmesg_bad)" ] && v=FAIL
+		result removal-$n "${v:-FAIL}" "kernel thread blocked on the $n (${before:-not seen waiting}); Region.remove by a JVM ended its wait: ${line#* } (results ${lat}s after the JVM exited)"
+	done
+	;;
+kmutex)
+	log "scenario kmutex"
+	unload
+	dmesg -C
+	insmod $MODKO region=$R selftest=kmutex:km:kcnt:0:2 || { result kmutex FAIL insmod; continue; }
+	$JAVA lockmutex $R km kcnt $MUTEX_ITERS 2 >kmutex-j.log 2>&1 &
+	j1=$!
+	$C pmutex $R km kcnt $MUTEX_ITERS --glibc >kmutex-c1.log 2>&1 &
+	c1=$!
+	$C pmutex $R km kcnt $MUTEX_ITERS >kmutex-c2.log 2>&1 &
+	c2=$!
+	watchdog 300 $j1 $c1 $c2
+	rc=0
+	for p in $j1 $c1 $c2; do wait $p || rc=$((rc + 1)); done
+	kst=$(st_line kmutex:km)
+	ms=$(grep '^mutex km' $DBG/$R/status | sed 's/ offset=[^ ]* generation=[^ ]* removed=[^ ]* lock=[^ ]*//')
+	t=$(do_rmmod) || { result kmutex FAIL "rmmod hung"; continue; }
+	kops=$(dmesg | sed -n 's/.*selftest kmutex:km finished: \([0-9]*\) operations.*/\1/p' | tail -1)
+	cnt=$($C counter $R kcnt | field counter)
+	exp=$((4 * MUTEX_ITERS + kops))
+	mst=$($C mstat $R km)
+	died="$(echo "$kst" | field owner_died) $(field owner_died <kmutex-c1.log) $(field owner_died <kmutex-c2.log)"
+	log "  counter=$cnt expected=$exp (kthreads $kops) [$kst] [$ms] after: $mst owner_died: $died; rmmod ${t}s"
+	if [ $rc = 0 ] && [ "$cnt" = "$exp" ] && [ "$mst" = "lock=0x00000000 owner=0 kind=146" ] && [ "$died" = "0 0 0" ] \
+	   && [ -z "$(dmesg_bad)" ]; then
+		result kmutex PASS "counter=$cnt = JVM 2 threads x $MUTEX_ITERS (Mutex) + glibc pthread_mutex_lock $MUTEX_ITERS + C mutex.h $MUTEX_ITERS + 2 kthreads $kops (shmsync_mutex_lock); no owner death reported; [${ms#mutex km }]"
+	else
+		result kmutex FAIL "rc=$rc counter=$cnt expected=$exp after [$mst] owner_died [$died] $(tail -q -n 1 kmutex-j.log kmutex-c1.log kmutex-c2.log | tr '\n' ' ')"
+	fi
+	;;
+kowner)
+	log "scenario kowner"
+	unload
+	dmesg -C
+	insmod $MODKO region=$R selftest=khold:ko || { result kowner FAIL insmod; continue; }
+	end=$(($(now) + 60)); while ! st_line khold:ko | grep -q 'done=1' && [ "$(now)" -lt $end ]; do sleep 0.5; done
+	$JAVA ownerdied $R ko >kowner.log 2>&1 &
+	oj=$!
+	end=$(($(now) + 120)); while ! grep -q READY kowner.log && [ "$(now)" -lt $end ]; do sleep 0.5; done
+	sleep 3
+	mb=$($C mstat $R ko)
+	t=$(do_rmmod) || { result kowner FAIL "rmmod hung"; continue; }
+	watchdog 200 $oj
+	wait $oj; orc=$?
+	ma=$($C mstat $R ko)
+	warn=$(dmesg | grep 'released as owner-died' | sed 's/^\[[^]]*\] //')
+	log "  $(head -1 kowner.log); before rmmod: $mb; $(grep -E 'OWNERDIED|TIMEOUT' kowner.log | cut -c1-160); after: $ma; $warn"
+	if [ $orc = 0 ] && grep -q '^READY holder_tid=0x2' kowner.log && grep -q '^OWNERDIED held=true consistent_after=true' kowner.log \
+	   && [ "$ma" = "lock=0x00000000 owner=0 kind=146" ] && [ -n "$warn" ] && [ -z "$(dmesg_bad)" ]; then
+		result kowner PASS "kthread held the mutex ($(sed -n 's/^READY \(holder_tid=[^ ]*\).*/\1/p' kowner.log)); rmmod released it as owner-died; the waiting JVM got OwnerDiedException holding it, recovered; rmmod ${t}s"
+	else
+		result kowner FAIL "rc=$orc before [$mb] after [$ma] warn [$warn] $(tail -2 kowner.log | tr '\n' ' ')"
+	fi
+	;;
+dkms)
+	log "scenario dkms"
+	unload
+	dmesg -C
+	if [ -z "${DKMSKO:-}" ] || [ ! -f "$DKMSKO" ]; then result dkms FAIL "dkms build produced no module (see mod-$K/dkms.log)"; continue; fi
+	vm=$(modinfo -F vermagic "$DKMSKO" | cut -d' ' -f1)
+	insmod $DKMSKO region=$R selftest=pingpong:pp || { result dkms FAIL "insmod $DKMSKO"; continue; }
+	$JAVA ping $R pp.ping pp.pong 1000 100 >ping-dkms.log 2>&1
+	prc=$?
+	t=$(do_rmmod) || { result dkms FAIL "rmmod hung"; continue; }
+	if [ $prc = 0 ] && [ "$vm" = "$(uname -r)" ] && [ -z "$(dmesg_bad)" ]; then
+		result dkms PASS "module built by dkms add+build from dkms.conf (vermagic $vm) loaded; JVM->kthread 1000 rt $(grep RESULT ping-dkms.log | field p50_ns | sed 's/^/p50_ns=/'); rmmod ${t}s"
+	else
+		result dkms FAIL "vermagic [$vm] ping rc=$prc $(tail -2 ping-dkms.log | tr '\n' ' ')"
+	fi
+	;;
 kattach)
 	log "scenario kattach"
 	unload
@@ -283,18 +428,26 @@ kattach)
 	jk=$($JAVA kattach ka 2>&1 | grep '^KATTACH')
 	ju1=$($JAVA unlink ka 2>&1 | grep '^UNLINK')
 	ex=0; [ -f $F ] && ex=1
+	cp $F /dev/shm/shmsync.kacopy
+	cw=$(kwords /dev/shm/shmsync.kacopy)
+	al=$(tr '\n' ';' </sys/module/shmsync/parameters/attached)
+	want="$(stat -c '%d %i' $F)"
+	jc=$($JAVA unlink kacopy 2>&1 | grep '^UNLINK')
+	cgone=0; [ -e /dev/shm/shmsync.kacopy ] || cgone=1
+	rm -f /dev/shm/shmsync.kacopy
 	t=$(do_rmmod) || { result kattach FAIL "rmmod hung"; continue; }
 	w2=$(kwords $F)
 	ju2=$($JAVA unlink ka 2>&1 | grep '^UNLINK')
 	gone=0; [ -e $F ] || gone=1
-	log "  $R after earlier scenarios: [$kt]; ka before [$w0] attached [$w1] status [$st] java [$jk] [$ju1] exists=$ex; after rmmod [$w2] [$ju2] gone=$gone"
+	log "  $R after earlier scenarios: [$kt]; ka before [$w0] attached [$w1] status [$st] java [$jk] [$ju1] exists=$ex; copy [$cw] attached list [$al] ka is [$want] unlink copy [$jc] gone=$cgone; after rmmod [$w2] [$ju2] gone=$gone"
 	if [ "${kt%% *}" = 0 ] && [ "${w0%% *}" = 0 ] && [ "$w1" = "1 $g1" ] \
 	   && [ "$st" = "kernel_attach 1 kernel_generation $g1 " ] && [ "$jk" = "KATTACH kernel_attach=1" ] \
 	   && echo "$ju1" | grep -q '^UNLINK refused: .*shmsync\.ko' && [ $ex = 1 ] \
+	   && [ "${cw%% *}" = 1 ] && [ "$al" = "$want;" ] && [ "$jc" = "UNLINK deleted=true" ] && [ $cgone = 1 ] \
 	   && [ "$w2" = "0 $g1" ] && [ "$ju2" = "UNLINK deleted=true" ] && [ $gone = 1 ] && [ -z "$(dmesg_bad)" ]; then
-		result kattach PASS "kernel_attach 0->1->0, kernel_generation $g0->$g1; Region.unlink refused while attached (file kept), deleted after rmmod; $R back to kernel_attach=0 after all scenarios"
+		result kattach PASS "kernel_attach 0->1->0, kernel_generation $g0->$g1; Region.unlink refused while attached (file kept), deleted after rmmod; a cp'd copy (kernel_attach=1 in its header, not in the module's attached list [$al]) unlinked while attached; $R back to kernel_attach=0 after all scenarios"
 	else
-		result kattach FAIL "$R [$kt] before [$w0] attached [$w1] status [$st] [$jk] [$ju1] exists=$ex after [$w2] [$ju2] gone=$gone"
+		result kattach FAIL "$R [$kt] before [$w0] attached [$w1] status [$st] [$jk] [$ju1] exists=$ex copy [$cw] list [$al] want [$want] [$jc] gone=$cgone after [$w2] [$ju2] gone=$gone"
 	fi
 	rm -f $F
 	;;

@@ -20,7 +20,7 @@ export DEBIAN_FRONTEND=noninteractive
 log() { echo "setup-kernels: $*" >&2; }
 
 need_pkgs=()
-for p in qemu-system-x86 busybox-static cpio kmod zstd xz-utils dwarves make gcc libc6-dev libelf-dev; do
+for p in qemu-system-x86 busybox-static cpio kmod zstd xz-utils dwarves make gcc libc6-dev libelf-dev dkms; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_pkgs+=("$p")
 done
 

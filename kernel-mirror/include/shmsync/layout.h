@@ -89,6 +89,8 @@ struct shmsync_dir_entry {
 #define SHMSYNC_TYPE_MUTEX		2	/* robust mutex (section 6), 64 bytes */
 #define SHMSYNC_MUTEX_LENGTH		64
 #define SHMSYNC_TYPE_RWSEM		3	/* read-write semaphore (section 7) */
+#define SHMSYNC_TYPE_UNDO_SEMAPHORE	5	/* sem_t + adjustments (section 6.8) */
+#define SHMSYNC_UNDO_SEMAPHORE_MIN_LENGTH 64
 
 /* -------------------------------------------------------------------------
  * 3.1 Semaphore (SemaphoreLayout): glibc's x86_64/aarch64 struct new_sem in
@@ -164,6 +166,8 @@ static inline __u64 shmsync_type_min_size(unsigned int type)
 		return SHMSYNC_MUTEX_LENGTH;
 	case SHMSYNC_TYPE_RWSEM:
 		return SHMSYNC_RWSEM_LENGTH;
+	case SHMSYNC_TYPE_UNDO_SEMAPHORE:
+		return SHMSYNC_UNDO_SEMAPHORE_MIN_LENGTH;
 	default:
 		return 0;
 	}
@@ -231,6 +235,60 @@ _Static_assert(SHMSYNC_RWSEM_MAX_READERS == 0xFFFF &&
 _Static_assert(SHMSYNC_HEADER_LENGTH % SHMSYNC_ALIGNMENT == 0 &&
 	       SHMSYNC_ENTRY_LENGTH == SHMSYNC_ALIGNMENT,
 	       "directory is cache-line aligned");
+/* -------------------------------------------------------------------------
+ * 6.1 Robust mutex (MutexLayout): glibc's x86_64 robust, process-shared
+ * pthread_mutex_t in the first 40 bytes.
+ *
+ *   lock bits  0-29  owner TID (FUTEX_TID_MASK)
+ *   lock bit     30  FUTEX_OWNER_DIED
+ *   lock bit     31  FUTEX_WAITERS
+ */
+struct shmsync_mutex {
+	__u32 lock;			/* the futex word */
+	__u32 count;			/* glibc __count, not used */
+	__s32 owner;			/* glibc __owner: 0, INCONSISTENT, NOTRECOVERABLE */
+	__u32 nusers;			/* glibc __nusers, not used */
+	__s32 kind;			/* SHMSYNC_MUTEX_KIND or _KIND_NORMAL */
+	__u16 spins;
+	__u16 elision;
+	__u64 list_prev;		/* a C holder's robust-list pointers */
+	__u64 list_next;
+	__u64 holder_thread;		/* Java thread id of a shmsync holder */
+	__u8 reserved[16];		/* zero */
+};
+
+#define SHMSYNC_PTHREAD_MUTEX_T_LENGTH	40
+#define SHMSYNC_MUTEX_KIND		146	/* robust | errorcheck | pshared */
+#define SHMSYNC_MUTEX_KIND_NORMAL	144	/* robust | pshared */
+#define SHMSYNC_MUTEX_TID_MASK		0x3FFFFFFFU
+#define SHMSYNC_MUTEX_OWNER_DIED	0x40000000U
+#define SHMSYNC_MUTEX_WAITERS		0x80000000U
+#define SHMSYNC_MUTEX_INCONSISTENT	2147483647
+#define SHMSYNC_MUTEX_NOTRECOVERABLE	2147483646
+#define SHMSYNC_ROBUST_LIST_LIMIT	2048
+/*
+ * Owner IDs of kernel threads (section 5): SHMSYNC_KERNEL_OWNER | TID. No
+ * task anywhere has a TID of 2^22 (PID_MAX_LIMIT) or more, so such an ID is
+ * never a process's lease TID or a C thread's TID in any PID namespace.
+ */
+#define SHMSYNC_KERNEL_OWNER		0x20000000U
+
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, lock, 0, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, count, 4, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, owner, 8, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, nusers, 12, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, kind, 16, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, spins, 20, 2);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, elision, 22, 2);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, list_prev, 24, 8);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, list_next, 32, 8);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, holder_thread, 40, 8);
+SHMSYNC_ASSERT_FIELD(shmsync_mutex, reserved, 48, 16);
+_Static_assert(sizeof(struct shmsync_mutex) == SHMSYNC_MUTEX_LENGTH,
+	       "mutex size");
+_Static_assert(offsetof(struct shmsync_mutex, holder_thread) ==
+	       SHMSYNC_PTHREAD_MUTEX_T_LENGTH, "pthread_mutex_t part of a mutex");
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "shmsync regions are little-endian; big-endian hosts are not supported"
 #endif

@@ -4,7 +4,7 @@
  * semaphore word, ordered loads for the directory seqlock, futex calls,
  * allocation and sorting. One implementation for user space (GCC __atomic
  * builtins, syscall(SYS_futex)), one for the kernel (atomic64_*, READ_ONCE,
- * and futex functions the module provides: see module/shmsync_futex.c).
+ * and futex functions the module provides: see module/shmsync_main.c).
  *
  * Every shim provides:
  *   struct shmsync_semref     where one semaphore's atomics and futex calls go
@@ -13,9 +13,15 @@
  *   shmsync_cas64_acquire()   strong CAS, acquire on success, *old updated
  *   shmsync_cas64_release()   strong CAS, release on success, *old updated
  *   shmsync_fetch_add64()     relaxed fetch-and-add, returns the old value
+ *   struct shmsync_mutexref   the same for one robust mutex (mutex.h)
+ *   shmsync_load32(), shmsync_cas32_acquire(), shmsync_cas32_relaxed(),
+ *   shmsync_cas32_release(),
+ *   shmsync_xchg32_release(), SHMSYNC_STORE_ONCE()   32-bit words (mutex.h)
  *   shmsync_futex_wake()      non-private FUTEX_WAKE of n waiters on the word
  *   shmsync_futex_wait()      sleep while the word equals expected; 0 means
  *                             "look again", a negative errno ends the down
+ *   shmsync_mutex_futex_wake(), shmsync_mutex_futex_wait()   the same on a
+ *                             mutex's lock word
  *   SHMSYNC_LOAD_ONCE(), SHMSYNC_LOAD_ACQUIRE(), shmsync_rmb()
  *
  * and, for the read-write semaphore (rwsem.h, PROTOCOL.md 7):
@@ -40,21 +46,26 @@
 #include <linux/sort.h>
 #include <linux/types.h>
 
-struct shmsync_sem_handle;
+struct shmsync_obj;
 
 /*
  * A semaphore as the kernel sees it: data is the word in the vmap'ed view of
- * the pinned region pages (atomics), uaddr the same word at the address the
- * region has in the module's mm (futex key); h the handle (statistics, wake
- * deferral), NULL only for tests.
+ * the pinned region pages (atomics); o the module's handle, which knows the
+ * same word's address in the module's mm (futex key), the directory entry
+ * the object came from (removal), statistics and wake deferral.
  */
 struct shmsync_semref {
 	u64 *data;
-	u32 __user *uaddr;
-	struct shmsync_sem_handle *h;
+	struct shmsync_obj *o;
 };
 
-/* How a kernel down may end: see shmsync_futex_wait() in the module. */
+/* A robust mutex as the kernel sees it (mutex.h): the same split. */
+struct shmsync_mutexref {
+	struct shmsync_mutex *m;
+	struct shmsync_obj *o;
+};
+
+/* How a kernel wait may end: see shmsync_obj_wait() in the module. */
 struct shmsync_wait {
 	unsigned int mode;	/* SHMSYNC_WAIT_* */
 	ktime_t deadline;	/* absolute CLOCK_MONOTONIC, or KTIME_MAX */
@@ -91,10 +102,75 @@ static inline u64 shmsync_fetch_add64(u64 *p, u64 delta)
 	return (u64)atomic64_fetch_add_relaxed((s64)delta, (atomic64_t *)p);
 }
 
-/* Provided by the module (module/shmsync_futex.c). */
-int shmsync_futex_wake(struct shmsync_semref *s, int n);
-int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
-		       const struct shmsync_wait *w);
+static inline u32 shmsync_load32(const u32 *p)
+{
+	return (u32)atomic_read((const atomic_t *)p);
+}
+
+static inline bool shmsync_cas32_acquire(u32 *p, u32 *old, u32 new)
+{
+	int o = (int)*old;
+	bool ok = atomic_try_cmpxchg_acquire((atomic_t *)p, &o, (int)new);
+
+	*old = (u32)o;
+	return ok;
+}
+
+static inline bool shmsync_cas32_relaxed(u32 *p, u32 *old, u32 new)
+{
+	int o = (int)*old;
+	bool ok = atomic_try_cmpxchg_relaxed((atomic_t *)p, &o, (int)new);
+
+	*old = (u32)o;
+	return ok;
+}
+
+static inline bool shmsync_cas32_release(u32 *p, u32 *old, u32 new)
+{
+	int o = (int)*old;
+	bool ok = atomic_try_cmpxchg_release((atomic_t *)p, &o, (int)new);
+
+	*old = (u32)o;
+	return ok;
+}
+
+static inline u32 shmsync_xchg32_release(u32 *p, u32 new)
+{
+	return (u32)atomic_xchg_release((atomic_t *)p, (int)new);
+}
+
+#define SHMSYNC_STORE_ONCE(x, v)	WRITE_ONCE(x, v)
+
+/*
+ * Provided by the module (module/shmsync_main.c): FUTEX_WAKE of n waiters
+ * on the object's futex word; "sleep while the word equals expected".
+ */
+int shmsync_obj_wake(struct shmsync_obj *o, int n);
+int shmsync_obj_wait(struct shmsync_obj *o, u32 expected,
+		     const struct shmsync_wait *w);
+
+static inline int shmsync_futex_wake(struct shmsync_semref *s, int n)
+{
+	return shmsync_obj_wake(s->o, n);
+}
+
+static inline int shmsync_futex_wait(struct shmsync_semref *s, u32 expected,
+				     const struct shmsync_wait *w)
+{
+	return shmsync_obj_wait(s->o, expected, w);
+}
+
+static inline int shmsync_mutex_futex_wake(struct shmsync_mutexref *m, int n)
+{
+	return shmsync_obj_wake(m->o, n);
+}
+
+static inline int shmsync_mutex_futex_wait(struct shmsync_mutexref *m,
+					   u32 expected,
+					   const struct shmsync_wait *w)
+{
+	return shmsync_obj_wait(m->o, expected, w);
+}
 
 struct shmsync_rwsem_handle;
 
@@ -146,6 +222,11 @@ struct shmsync_semref {
 	__u64 *data;
 };
 
+struct shmsync_mutex;
+struct shmsync_mutexref {
+	struct shmsync_mutex *m;
+};
+
 /*
  * How a user-space down may end: deadline is absolute CLOCK_MONOTONIC
  * (tv_sec < 0: none); interruptible makes EINTR end it (sem_wait style),
@@ -178,26 +259,50 @@ static inline __u64 shmsync_fetch_add64(__u64 *p, __u64 delta)
 	return __atomic_fetch_add(p, delta, __ATOMIC_RELAXED);
 }
 
-static inline __u32 *shmsync_futex_word(struct shmsync_semref *s)
+static inline __u32 shmsync_load32(const __u32 *p)
 {
-	return (__u32 *)((char *)s->data + SHMSYNC_SEM_FUTEX_OFFSET);
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
 }
 
-static inline int shmsync_futex_wake(struct shmsync_semref *s, int n)
+static inline bool shmsync_cas32_acquire(__u32 *p, __u32 *old, __u32 new)
 {
-	long r = syscall(SYS_futex, shmsync_futex_word(s), FUTEX_WAKE, n,
-			 NULL, NULL, 0);
+	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static inline bool shmsync_cas32_relaxed(__u32 *p, __u32 *old, __u32 new)
+{
+	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_RELAXED,
+					   __ATOMIC_RELAXED);
+}
+
+static inline bool shmsync_cas32_release(__u32 *p, __u32 *old, __u32 new)
+{
+	return __atomic_compare_exchange_n(p, old, new, false, __ATOMIC_RELEASE,
+					   __ATOMIC_RELAXED);
+}
+
+static inline __u32 shmsync_xchg32_release(__u32 *p, __u32 new)
+{
+	return __atomic_exchange_n(p, new, __ATOMIC_RELEASE);
+}
+
+#define SHMSYNC_STORE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+static inline int shmsync_word_wake(__u32 *word, int n)
+{
+	long r = syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
 
 	return r < 0 ? -errno : (int)r;
 }
 
-static inline int shmsync_futex_wait(struct shmsync_semref *s, __u32 expected,
-				     const struct shmsync_wait *w)
+static inline int shmsync_word_wait(__u32 *word, __u32 expected,
+				    const struct shmsync_wait *w)
 {
 	const struct timespec *ts = w && w->deadline.tv_sec >= 0 ?
 				    &w->deadline : NULL;
-	long r = syscall(SYS_futex, shmsync_futex_word(s), FUTEX_WAIT_BITSET,
-			 expected, ts, NULL, FUTEX_BITSET_MATCH_ANY);
+	long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET, expected, ts,
+			 NULL, FUTEX_BITSET_MATCH_ANY);
 
 	if (r == 0)
 		return 0;
@@ -209,6 +314,35 @@ static inline int shmsync_futex_wait(struct shmsync_semref *s, __u32 expected,
 	default:
 		return -errno;	/* ETIMEDOUT, EFAULT (truncated region) */
 	}
+}
+
+static inline __u32 *shmsync_futex_word(struct shmsync_semref *s)
+{
+	return (__u32 *)((char *)s->data + SHMSYNC_SEM_FUTEX_OFFSET);
+}
+
+static inline int shmsync_futex_wake(struct shmsync_semref *s, int n)
+{
+	return shmsync_word_wake(shmsync_futex_word(s), n);
+}
+
+static inline int shmsync_futex_wait(struct shmsync_semref *s, __u32 expected,
+				     const struct shmsync_wait *w)
+{
+	return shmsync_word_wait(shmsync_futex_word(s), expected, w);
+}
+
+/* The mutex's futex word is its first field, lock. */
+static inline int shmsync_mutex_futex_wake(struct shmsync_mutexref *m, int n)
+{
+	return shmsync_word_wake((__u32 *)m->m, n);
+}
+
+static inline int shmsync_mutex_futex_wait(struct shmsync_mutexref *m,
+					   __u32 expected,
+					   const struct shmsync_wait *w)
+{
+	return shmsync_word_wait((__u32 *)m->m, expected, w);
 }
 
 /* In user space the rwsem's atomics and futex calls use the same address. */
@@ -230,32 +364,14 @@ static inline __u32 *shmsync_rw_futex_word(struct shmsync_rwref *r,
 static inline int shmsync_rw_futex_wake(struct shmsync_rwref *r,
 					unsigned int word, int n)
 {
-	long ret = syscall(SYS_futex, shmsync_rw_futex_word(r, word),
-			   FUTEX_WAKE, n, NULL, NULL, 0);
-
-	return ret < 0 ? -errno : (int)ret;
+	return shmsync_word_wake(shmsync_rw_futex_word(r, word), n);
 }
 
 static inline int shmsync_rw_futex_wait(struct shmsync_rwref *r,
 					unsigned int word, __u32 expected,
 					const struct shmsync_wait *w)
 {
-	const struct timespec *ts = w && w->deadline.tv_sec >= 0 ?
-				    &w->deadline : NULL;
-	long ret = syscall(SYS_futex, shmsync_rw_futex_word(r, word),
-			   FUTEX_WAIT_BITSET, expected, ts, NULL,
-			   FUTEX_BITSET_MATCH_ANY);
-
-	if (ret == 0)
-		return 0;
-	switch (errno) {
-	case EAGAIN:
-		return 0;
-	case EINTR:
-		return w && w->interruptible ? -EINTR : 0;
-	default:
-		return -errno;	/* ETIMEDOUT, EFAULT (truncated region) */
-	}
+	return shmsync_word_wait(shmsync_rw_futex_word(r, word), expected, w);
 }
 
 #define SHMSYNC_LOAD_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)

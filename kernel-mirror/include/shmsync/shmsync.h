@@ -9,9 +9,11 @@
 
 #include <linux/compiler.h>
 #include <linux/sched.h>
+#include <linux/types.h>
 
 struct shmsync_region;
 struct shmsync_sem_handle;
+struct shmsync_mutex_handle;
 
 struct shmsync_region *shmsync_region_attach(const char *name);
 void shmsync_region_detach(struct shmsync_region *r);
@@ -27,6 +29,20 @@ int __must_check shmsync_sem_down_killable(struct shmsync_sem_handle *s);
 int __must_check shmsync_sem_down_timeout(struct shmsync_sem_handle *s,
 					  long timeout);
 int shmsync_sem_up(struct shmsync_sem_handle *s);
+int shmsync_sem_getvalue(struct shmsync_sem_handle *s, u32 *value,
+			 u32 *nwaiters);
+
+struct shmsync_mutex_handle *shmsync_mutex_get(struct shmsync_region *r,
+					       const char *name);
+void shmsync_mutex_put(struct shmsync_mutex_handle *m);
+int __must_check shmsync_mutex_trylock(struct shmsync_mutex_handle *m);
+int __must_check shmsync_mutex_lock(struct shmsync_mutex_handle *m);
+int __must_check shmsync_mutex_lock_interruptible(struct shmsync_mutex_handle *m);
+int __must_check shmsync_mutex_lock_killable(struct shmsync_mutex_handle *m);
+int __must_check shmsync_mutex_lock_timeout(struct shmsync_mutex_handle *m,
+					    long timeout);
+int shmsync_mutex_unlock(struct shmsync_mutex_handle *m);
+int shmsync_mutex_consistent(struct shmsync_mutex_handle *m);
 
 int shmsync_kthread_enter(void);
 void shmsync_kthread_exit(void);

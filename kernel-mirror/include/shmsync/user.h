@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include "sem.h"
+#include "mutex.h"
 #include "region.h"
 
 struct shmsync_region {
@@ -23,6 +24,19 @@ struct shmsync_region {
 /* A semaphore handle: the word, and the entry whose generation it checks. */
 struct shmsync_usem {
 	struct shmsync_semref ref;
+	const __u32 *sequence;
+	__u32 generation;
+	__u64 offset;
+};
+
+/*
+ * A robust mutex handle for the user-space build of mutex.h. Not robust
+ * against this process's death (no robust list: see mutex.h); C programs
+ * that need that call glibc's pthread_mutex_lock() on
+ * (pthread_mutex_t *)ref.m, which is the same word.
+ */
+struct shmsync_umutex {
+	struct shmsync_mutexref ref;
 	const __u32 *sequence;
 	__u32 generation;
 	__u64 offset;
@@ -49,6 +63,14 @@ int shmsync_usem_down(struct shmsync_usem *s);
 /* Blocks at most timeout_ns; -ETIMEDOUT when it elapsed. */
 int shmsync_usem_down_timeout(struct shmsync_usem *s, long long timeout_ns);
 int shmsync_usem_up(struct shmsync_usem *s);
+
+/* Looks up the LIVE mutex name. 0, -ENOENT, -EMEDIUMTYPE or -EINVAL. */
+int shmsync_region_mutex(struct shmsync_region *r, const char *name,
+			 struct shmsync_umutex *m, struct shmsync_verdict *v);
+/* mutex.h with the caller's TID as owner ID; -EIDRM once removed. */
+int shmsync_umutex_lock(struct shmsync_umutex *m);
+int shmsync_umutex_unlock(struct shmsync_umutex *m);
+int shmsync_umutex_consistent(struct shmsync_umutex *m);
 
 /* One line describing a verdict, e.g. "magic = 0x..., expected 0x...". */
 void shmsync_verdict_format(const struct shmsync_verdict *v, char *buf,

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+import io.shmsync.Mutex;
+import io.shmsync.OwnerDiedException;
 import io.shmsync.Region;
 import io.shmsync.RegionEntry;
 import io.shmsync.Semaphore;
@@ -32,6 +34,12 @@ import java.util.concurrent.TimeUnit;
  * kattach REGION                              prints KATTACH kernel_attach=N (Region#kernelAttachments)
  * unlink REGION                               Region.unlink: prints UNLINK deleted=true|false, or
  *                                             UNLINK refused: MESSAGE (a FileSystemException)
+ * mkmutex REGION NAME...                      create robust mutexes
+ * remove REGION NAME...                       Region.remove; prints REMOVED NAME true|false
+ * lockmutex REGION MUTEX COUNTER ITERS THREADS  plain increments of COUNTER's first word under the
+ *                                             robust MUTEX (Mutex.lock/unlock); owner deaths are counted
+ * ownerdied REGION MUTEX                      prints READY and the holder, then lock(120 s): prints
+ *                                             OWNERDIED kernel=... and recovers, or NOOWNERDIED
  * </pre>
  */
 public final class GuestTest {
@@ -69,6 +77,23 @@ public final class GuestTest {
                     System.out.println("UNLINK refused: " + e.getMessage());
                 }
             }
+            case "mkmutex" -> {
+                try (Region r = Region.open(a[1])) {
+                    for (int i = 2; i < a.length; i++) {
+                        r.mutex(a[i]);
+                    }
+                    System.out.println("OK");
+                }
+            }
+            case "remove" -> {
+                try (Region r = Region.open(a[1])) {
+                    for (int i = 2; i < a.length; i++) {
+                        System.out.println("REMOVED " + a[i] + " " + r.remove(a[i]));
+                    }
+                }
+            }
+            case "lockmutex" -> lockMutex(a);
+            case "ownerdied" -> ownerDied(a);
             default -> throw new IllegalArgumentException(a[0]);
         }
     }
@@ -215,6 +240,72 @@ public final class GuestTest {
             }
             System.out.println("DONE before=" + (before[0] + before[1]) + " after=" + (done[0] + done[1])
                     + " permits=" + m.availablePermits());
+        }
+    }
+
+    static void lockMutex(String[] a) throws Exception {
+        int iters = Integer.parseInt(a[4]), threads = Integer.parseInt(a[5]);
+        try (Region r = Region.open(a[1]); Arena arena = Arena.ofShared()) {
+            Mutex m = r.mutex(a[2]);
+            MemorySegment counter = mapObject(r, a[3], arena);
+            System.out.println("READY");
+            Thread[] ts = new Thread[threads];
+            Throwable[] err = new Throwable[1];
+            long[] died = new long[1];
+            for (int t = 0; t < threads; t++) {
+                ts[t] = new Thread(() -> {
+                    try {
+                        for (int i = 0; i < iters; i++) {
+                            if (!m.tryLock(TIMEOUT_S, TimeUnit.SECONDS)) {
+                                throw new IllegalStateException("not locked within " + TIMEOUT_S + " s: " + m);
+                            }
+                            try {
+                                long c = counter.get(ValueLayout.JAVA_LONG, 0);   // plain: the mutex is the lock
+                                counter.set(ValueLayout.JAVA_LONG, 0, c + 1);
+                            } finally {
+                                m.unlock();
+                            }
+                        }
+                    } catch (OwnerDiedException e) {
+                        synchronized (died) {
+                            died[0]++;
+                        }
+                        err[0] = e;
+                    } catch (Throwable x) {
+                        err[0] = x;
+                    }
+                });
+                ts[t].start();
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            if (err[0] != null) {
+                throw new RuntimeException(err[0]);
+            }
+            System.out.println("DONE iterations=" + (long) iters * threads);
+        }
+    }
+
+    static void ownerDied(String[] a) throws Exception {
+        try (Region r = Region.open(a[1])) {
+            Mutex m = r.mutex(a[2]);
+            int tid = m.holderTid();
+            System.out.println("READY holder_tid=0x" + Integer.toHexString(tid) + " " + m);
+            try {
+                if (!m.tryLock(TIMEOUT_S, TimeUnit.SECONDS)) {
+                    System.out.println("TIMEOUT " + m);
+                    return;
+                }
+                System.out.println("NOOWNERDIED " + m);
+                m.unlock();
+            } catch (OwnerDiedException e) {
+                boolean held = m.isHeldByCurrentThread();
+                m.markConsistent();
+                m.unlock();
+                System.out.println("OWNERDIED held=" + held + " consistent_after=" + m.isConsistent() + " "
+                        + e.getMessage());
+            }
         }
     }
 }

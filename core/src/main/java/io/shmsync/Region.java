@@ -207,8 +207,11 @@ public final class Region implements AutoCloseable {
 
     /**
      * Removes region {@code name}'s file. Processes that have it mapped keep using it; new opens fail.
-     * Refused while the kernel module is attached to the region (its header's {@code kernel_attach} is
-     * not 0): re-creating the name would leave kernel threads on the old file.
+     * Refused while the kernel module is attached to this very file: re-creating the name would leave kernel
+     * threads on the old file. The loaded module lists the files it holds (device and inode, in
+     * {@code /sys/module/shmsync/parameters/attached}); the header's {@code kernel_attach} only decides when
+     * that list cannot be read. So a copy of an attached region (whose header says {@code kernel_attach} ≠ 0),
+     * or a count left by a module that is gone, does not prevent the unlink (docs/PROTOCOL.md §5).
      *
      * @throws java.nio.file.FileSystemException if shmsync.ko is attached to the region
      * @return false if it did not exist
@@ -216,10 +219,13 @@ public final class Region implements AutoCloseable {
     public static boolean unlink(String name) throws IOException {
         Path p = path(name);
         int attached = kernelAttachments(p);
-        if (attached != 0) {
+        Boolean held = kernelHolds(p);
+        if (Boolean.TRUE.equals(held) || (held == null && attached != 0)) {
             throw new java.nio.file.FileSystemException(p.toString(), null, "the kernel module shmsync.ko is "
-                    + "attached to this region (kernel_attach = " + Integer.toUnsignedString(attached) + "); unlinking "
-                    + "or re-creating it would split kernel threads and processes onto two files: rmmod or detach first");
+                    + "attached to this region (" + (held == null ? "kernel_attach = "
+                    + Integer.toUnsignedString(attached) + "; the module's list of attached files cannot be read"
+                    : "listed in " + kernelAttachedList()) + "); unlinking or re-creating it would split kernel "
+                    + "threads and processes onto two files: rmmod or detach first");
         }
         try {
             Files.delete(p);
@@ -227,6 +233,59 @@ public final class Region implements AutoCloseable {
         } catch (NoSuchFileException e) {
             return false;
         }
+    }
+
+    /** System property: where the loaded module lists its attached files (for tests). */
+    static final String KERNEL_ATTACHED_PROPERTY = "io.shmsync.kernelAttached";
+
+    private static Path kernelAttachedList() {
+        return Path.of(System.getProperty(KERNEL_ATTACHED_PROPERTY, "/sys/module/shmsync/parameters/attached"));
+    }
+
+    /**
+     * Whether the loaded shmsync.ko holds this very file: its device and inode are a line {@code "DEV INO"} of
+     * the module's list. {@code FALSE} also when no module is loaded ({@code /sys/module} has no
+     * {@code shmsync}); {@code null} when it cannot be told ({@code /sys/module} is not there, or a loaded
+     * module has no list): then the header's count decides.
+     */
+    private static Boolean kernelHolds(Path p) throws IOException {
+        Path list = kernelAttachedList();
+        Path module = list.getParent() == null ? null : list.getParent().getParent();
+        Path modules = module == null ? null : module.getParent();
+        if (!Files.isReadable(list)) {
+            if (module != null && Files.isDirectory(module)) {
+                return null; // a module without the list
+            }
+            return modules != null && Files.isDirectory(modules) ? Boolean.FALSE : null;
+        }
+        long dev, ino;
+        try {
+            java.util.Map<String, Object> a = Files.readAttributes(p, "unix:dev,ino",
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            dev = (Long) a.get("dev");
+            ino = (Long) a.get("ino");
+        } catch (NoSuchFileException e) {
+            return Boolean.FALSE;
+        } catch (UnsupportedOperationException e) {
+            return null;
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(list);
+        } catch (NoSuchFileException e) {
+            return Boolean.FALSE; // unloaded meanwhile
+        }
+        for (String line : lines) {
+            String[] f = line.trim().split(" ");
+            try {
+                if (f.length == 2 && Long.parseUnsignedLong(f[0]) == dev && Long.parseUnsignedLong(f[1]) == ino) {
+                    return Boolean.TRUE;
+                }
+            } catch (NumberFormatException e) {
+                return null; // not the format this library knows
+            }
+        }
+        return Boolean.FALSE;
     }
 
     /**
