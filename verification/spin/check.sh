@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Model-checks the Promela models of docs/PROTOCOL.md (§3 semaphore, §6 robust mutex and leases) with spin,
+# Model-checks the Promela models of docs/PROTOCOL.md (§3 semaphore, §6 robust mutex and leases, §7
+# read-write semaphore) with spin,
 # for 3 processes, and shows that spin finds each seeded bug. Prints a table (model, property, states,
 # time, result) and exits non-zero on any unexpected result: a property that should hold and fails (or
 # whose search is incomplete), or a seeded bug / known finding that spin does not find.
@@ -85,6 +86,12 @@ run mutex-bug-no-lease-watch mutex.pml safety "find:invalid end state" "seeded: 
 run mutex-bug-no-waiters-bit mutex.pml safety "find:invalid end state" "seeded: waiter does not set FUTEX_WAITERS" -DDEATHS=0 -DBUG_NO_WAITERS_BIT
 run mutex-bug-no-passon mutex.pml safety "find:invalid end state" "seeded: aborting waiter does not pass on" -DDEATHS=0 -DBUG_NO_PASSON
 run mutex-bug-no-died-report mutex.pml safety "find:assertion violated" "seeded: take from D without the report" -DNO_WAITER_DEATH -DFIX_U4_CAS -DABORTS=0 -DBUG_NO_DIED_REPORT
+# ---- §7 read-write semaphore (rwsem.pml, §7 as on branch s2-rwsem f25445d) ----
+run rwsem               rwsem.pml safety pass "RW exclusion, word counts (I1,I2,READERS,RWAIT,WWAIT), no lost wake-up" -DROUNDS=2
+run rwsem-progress      rwsem.pml progress pass "progress (no fairness needed)"                  -DPROGRESS
+run rwsem-bug-t7-no-reader-wake rwsem.pml safety "find:invalid end state" "seeded: last writer's abort leaves readers queued" -DBUG_T7_NO_READER_WAKE
+run rwsem-bug-t4-no-writer-wake rwsem.pml safety "find:invalid end state" "seeded: last read release wakes no writer" -DBUG_T4_NO_WRITER_WAKE
+run rwsem-bug-t7-no-passon rwsem.pml safety "find:invalid end state" "seeded: aborting writer does not pass on" -DBUG_T7_NO_PASSON
 
 if [ $unexpected -ne 0 ]; then
   echo "check.sh: $unexpected unexpected result(s)${keep:+; work directory $work}" >&2

@@ -45,6 +45,11 @@ public final class JcstressAccess {
             return (long) LONG.getVolatile(segment, (long) SemaphoreLayout.DATA_OFFSET);
         }
 
+        /** The memory the semaphore lives in (for the deliberately broken control test). */
+        public MemorySegment segment() {
+            return segment;
+        }
+
         public int value() {
             return (int) data();
         }
