@@ -114,7 +114,8 @@ fast:
   fi;
 
 slow:
-  /* §3.2 acquire (slow path): d = fetch_add(W) (register) */
+  /* §3.2 acquire (slow path): d = fetch_add(W) (register).  d is the value fetch_add returned, as §3.2
+     and glibc write it, so the first CAS below fails once and retries with the witness (core uses d + W) */
 #ifdef BUG_NO_REGISTER
   atomic { dv = value; dn = nw };
 #else

@@ -64,31 +64,39 @@ public final class JcstressAccess {
     }
 
     /**
-     * A pool of robust mutexes in one region of this JVM (a region per jcstress state would be far too
-     * slow): states take them round-robin. The pool is larger than the number of states jcstress keeps
-     * in flight, and every test leaves its mutex unlocked and consistent.
+     * Pools of robust mutexes in one region of this JVM (a region per jcstress state would be far too slow):
+     * each test class takes the mutexes of its own pool round-robin. A pool is larger than the number of
+     * states jcstress keeps live at once (run.sh passes -strideCount 4 -strideSize 256: 1024 &lt; SIZE), and every
+     * test leaves its mutex unlocked and consistent after its actors ran; a state jcstress only constructs
+     * (its footprint estimate) leaves the mutex as it set it up. (Creating objects costs more the more a
+     * region holds: first-fit over sorted extents, PROTOCOL §1.4, so the pools are kept small.)
      */
     public static final class MutexPool {
-        private static final int SIZE = 4096;
-        private static final Mutex[] MUTEXES = new Mutex[SIZE];
-        private static final MemorySegment[] SEGMENTS = new MemorySegment[SIZE];
-        private static final long[] LOCK = new long[SIZE];
-        private static final AtomicInteger NEXT = new AtomicInteger();
+        private static final int POOLS = 3;
+        private static final int SIZE = 1280;
+        private static final Mutex[] MUTEXES = new Mutex[POOLS * SIZE];
+        private static final MemorySegment[] SEGMENTS = new MemorySegment[POOLS * SIZE];
+        private static final long[] LOCK = new long[POOLS * SIZE];
+        private static final AtomicInteger[] NEXT = new AtomicInteger[POOLS];
 
         static {
             String name = "jcstress-" + ProcessHandle.current().pid();
             try {
-                Region region = Region.create(name, 4L << 20, RegionOptions.defaults().directoryCapacity(SIZE + 64));
+                Region region = Region.create(name, 4L << 20,
+                        RegionOptions.defaults().directoryCapacity(POOLS * SIZE + 64));
                 Region.unlink(name); // the mapping stays; nothing is left in /dev/shm when the fork exits
                 Field seg = Mutex.class.getDeclaredField("segment");
                 Field base = Mutex.class.getDeclaredField("base");
                 seg.setAccessible(true);
                 base.setAccessible(true);
-                for (int i = 0; i < SIZE; i++) {
+                for (int i = 0; i < POOLS * SIZE; i++) {
                     Mutex m = region.mutex("m" + i);
                     MUTEXES[i] = m;
                     SEGMENTS[i] = (MemorySegment) seg.get(m);
                     LOCK[i] = (long) base.get(m); // lock word at offset 0 of the object (PROTOCOL §6.1)
+                }
+                for (int p = 0; p < POOLS; p++) {
+                    NEXT[p] = new AtomicInteger();
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -100,8 +108,9 @@ public final class JcstressAccess {
         private MutexPool() {
         }
 
-        public static int next() {
-            return Math.floorMod(NEXT.getAndIncrement(), SIZE);
+        /** The index of the next mutex of pool {@code pool} (0 … 2, one per test class). */
+        public static int next(int pool) {
+            return pool * SIZE + Math.floorMod(NEXT[pool].getAndIncrement(), SIZE);
         }
 
         public static Mutex mutex(int i) {
@@ -115,11 +124,13 @@ public final class JcstressAccess {
 
         /**
          * Writes the lock word as the kernel's robust-list walk leaves it for a holder that died
-         * ({@code FUTEX_OWNER_DIED}, TID 0; PROTOCOL §6.1): the mutex must be free when this is called.
+         * ({@code FUTEX_OWNER_DIED}, TID 0; PROTOCOL §6.1). The mutex must be free, or still so marked
+         * by a state that jcstress constructed but did not run.
          */
         public static void markOwnerDied(int i) {
-            if (!INT.compareAndSet(SEGMENTS[i], LOCK[i], 0, MutexAccess.FUTEX_OWNER_DIED)) {
-                throw new IllegalStateException("mutex " + i + " is not free: " + Integer.toHexString(lockWord(i)));
+            int v = (int) INT.compareAndExchange(SEGMENTS[i], LOCK[i], 0, MutexAccess.FUTEX_OWNER_DIED);
+            if (v != 0 && v != MutexAccess.FUTEX_OWNER_DIED) {
+                throw new IllegalStateException("mutex " + i + " is not free: " + Integer.toHexString(v));
             }
         }
     }

@@ -10,6 +10,7 @@ import org.openjdk.jcstress.annotations.JCStressTest;
 import org.openjdk.jcstress.annotations.Outcome;
 import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.III_Result;
+import org.openjdk.jcstress.infra.results.II_Result;
 import org.openjdk.jcstress.infra.results.IIII_Result;
 
 import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
@@ -37,7 +38,7 @@ public final class MutexTests {
     @Outcome(expect = FORBIDDEN, desc = "both inside at once (lost update), nobody acquired, or the word not free")
     @State
     public static class TryLockRace {
-        final int i = MutexPool.next();
+        final int i = MutexPool.next(0);
         final Mutex m = MutexPool.mutex(i);
         int counter;
 
@@ -78,7 +79,7 @@ public final class MutexTests {
     @Outcome(expect = FORBIDDEN, desc = "lost update, or the word not free at the end")
     @State
     public static class LockCounter {
-        final int i = MutexPool.next();
+        final int i = MutexPool.next(1);
         final Mutex m = MutexPool.mutex(i);
         int counter;
 
@@ -114,12 +115,12 @@ public final class MutexTests {
     @Description("The lock word carries FUTEX_OWNER_DIED (as the kernel leaves it for a dead holder); two"
             + " tryLock race: exactly one gets OwnerDiedException holding the mutex (one report per death),"
             + " repairs it (markConsistent) and unlocks; the other fails or, after that, acquires normally.")
-    @Outcome(id = {"2, 0, 0", "0, 2, 0", "2, 1, 0", "1, 2, 0"}, expect = ACCEPTABLE,
+    @Outcome(id = {"2, 0", "0, 2", "2, 1", "1, 2"}, expect = ACCEPTABLE,
             desc = "one owner-died report; the other failed or came after the repair")
-    @Outcome(expect = FORBIDDEN, desc = "two reports, none, or the word not free at the end")
+    @Outcome(expect = FORBIDDEN, desc = "two reports, or none")
     @State
     public static class OwnerDiedReportedOnce {
-        final int i = MutexPool.next();
+        final int i = MutexPool.next(2);
         final Mutex m = MutexPool.mutex(i);
 
         {
@@ -140,19 +141,16 @@ public final class MutexTests {
             }
         }
 
+        // No arbiter reading the word: the constructor of a later state that reuses this pool entry marks it
+        // FUTEX_OWNER_DIED again, possibly before this state's arbiter would run.
         @Actor
-        public void a1(III_Result r) {
+        public void a1(II_Result r) {
             r.r1 = attempt();
         }
 
         @Actor
-        public void a2(III_Result r) {
+        public void a2(II_Result r) {
             r.r2 = attempt();
-        }
-
-        @Arbiter
-        public void arbiter(III_Result r) {
-            r.r3 = MutexPool.lockWord(i);
         }
     }
 }
