@@ -35,7 +35,7 @@
  *                   or given up (passing its wake-up on): without it spin finds the lost wake-up of a
  *                   waiter killed after futex_waitv consumed the unlock's FUTEX_WAKE(1)
  *  ME_STRICT        also count a dead process's thread that is still running in the window (b)
- *  FIX_U4_CAS       U4 releases by CAS TID(|W) -> 0 instead of an exchange (a proposed fix)
+ *  BUG_U4_XCHG      U4 releases by an exchange (as glibc) instead of PROTOCOL 6.4 CAS TID(|W) -> 0
  * Seeded bugs:
  *  BUG_NO_LEASE_WATCH   waiters do not watch the owner's lease (no rule 3, wait on lock alone)
  *  BUG_NO_WAITERS_BIT   a waiter does not set FUTEX_WAITERS in lock before sleeping
@@ -274,7 +274,7 @@ progress:
   LIST(linked[me] = 0);                                             /* U2 */
   skip;                                                             /* U3 */
   atomic {                                                          /* U4 */
-#ifdef FIX_U4_CAS
+#ifndef BUG_U4_XCHG
     if
     :: lk_tid == T -> oldw = lk_w; lk_tid = 0; lk_w = 0; lk_d = 0;
        if :: dead[me] -> orphan = 0 :: else -> skip fi   /* a dead thread finished its section */

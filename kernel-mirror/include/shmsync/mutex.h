@@ -53,24 +53,37 @@ static inline int shmsync_mutex_check_image(struct shmsync_mutex *m)
 	return 0;
 }
 
-/* Exchange the word with 0 and wake one sleeper if FUTEX_WAITERS was set. */
-static inline __u32 shmsync_proto_mutex_release(struct shmsync_mutexref *r)
+/*
+ * U4 (PROTOCOL.md 6.4): release the word only while it still names id, by
+ * CAS, and wake one sleeper if FUTEX_WAITERS was set. A word that names
+ * anybody else is left alone: after the kernel marked this owner dead and a
+ * waiter took over, a late unlock of the dead process must not free the new
+ * owner's lock (found by verification/spin, finding-u4-clobber). Returns the
+ * value replaced, or the foreign value that was left in place.
+ */
+static inline __u32 shmsync_proto_mutex_release(struct shmsync_mutexref *r,
+						__u32 id)
 {
-	__u32 old = shmsync_xchg32_release(&r->m->lock, 0);
+	__u32 old = id;
 
+	while (!shmsync_cas32_release(&r->m->lock, &old, 0)) {
+		if ((old & SHMSYNC_MUTEX_TID_MASK) != id ||
+		    (old & SHMSYNC_MUTEX_OWNER_DIED))
+			return old;
+	}
 	if (old & SHMSYNC_MUTEX_WAITERS)
 		shmsync_mutex_futex_wake(r, 1);
 	return old;
 }
 
 /*
- * After the CAS that made the caller the owner; v is the value it replaced.
+ * After the CAS that made the caller (id) the owner; v is the value it replaced.
  * NOTRECOVERABLE and a corrupt image release at once; an owner death (the
  * word had FUTEX_OWNER_DIED, or __owner was INCONSISTENT, which only a death
  * or corruption leaves) is reported with the mutex held.
  */
 static inline int shmsync_proto_mutex_acquired(struct shmsync_mutexref *r,
-					       __u32 v)
+					       __u32 id, __u32 v)
 {
 	struct shmsync_mutex *m = r->m;
 	__s32 owner = SHMSYNC_LOAD_ONCE(m->owner);
@@ -81,12 +94,12 @@ static inline int shmsync_proto_mutex_acquired(struct shmsync_mutexref *r,
 	    kind == SHMSYNC_MUTEX_KIND)
 		return 0;
 	if (owner == SHMSYNC_MUTEX_NOTRECOVERABLE) {
-		shmsync_proto_mutex_release(r);
+		shmsync_proto_mutex_release(r, id);
 		return -ENOTRECOVERABLE;
 	}
 	bad = shmsync_mutex_check_image(m);
 	if (bad) {
-		shmsync_proto_mutex_release(r);
+		shmsync_proto_mutex_release(r, id);
 		return bad;
 	}
 	if ((v & SHMSYNC_MUTEX_OWNER_DIED) || owner == SHMSYNC_MUTEX_INCONSISTENT) {
@@ -107,7 +120,7 @@ static inline int shmsync_proto_mutex_trylock(struct shmsync_mutexref *r,
 			if (!shmsync_cas32_acquire(&r->m->lock, &v,
 						   id | (v & SHMSYNC_MUTEX_WAITERS)))
 				continue;
-			return shmsync_proto_mutex_acquired(r, v);
+			return shmsync_proto_mutex_acquired(r, id, v);
 		}
 		return (v & SHMSYNC_MUTEX_TID_MASK) == id ? -EDEADLK : -EBUSY;
 	}
@@ -139,7 +152,7 @@ static inline int shmsync_proto_mutex_lock(struct shmsync_mutexref *r, __u32 id,
 			if (!shmsync_cas32_acquire(lock, &v, id | waiters |
 						   (v & SHMSYNC_MUTEX_WAITERS)))
 				continue;
-			return shmsync_proto_mutex_acquired(r, v);
+			return shmsync_proto_mutex_acquired(r, id, v);
 		}
 		if ((v & SHMSYNC_MUTEX_TID_MASK) == id)
 			return -EDEADLK;
@@ -164,8 +177,8 @@ static inline int shmsync_proto_mutex_lock(struct shmsync_mutexref *r, __u32 id,
 /*
  * Unlock by the owner: INCONSISTENT becomes NOTRECOVERABLE (no consistent()
  * after a death); exchange the word with 0, wake one sleeper if flagged.
- * -EUCLEAN: the word named another owner when it was exchanged (someone
- * overwrote it while the caller held it); it is released all the same.
+ * -EUCLEAN: the word named another owner (someone overwrote it while the
+ * caller held it, or the caller's process was found dead); it is left alone.
  */
 static inline int shmsync_proto_mutex_unlock(struct shmsync_mutexref *r,
 					     __u32 id)
@@ -177,7 +190,7 @@ static inline int shmsync_proto_mutex_unlock(struct shmsync_mutexref *r,
 		return -EPERM;
 	if (SHMSYNC_LOAD_ONCE(m->owner) == SHMSYNC_MUTEX_INCONSISTENT)
 		SHMSYNC_STORE_ONCE(m->owner, SHMSYNC_MUTEX_NOTRECOVERABLE);
-	old = shmsync_proto_mutex_release(r);
+	old = shmsync_proto_mutex_release(r, id);
 	return (old & SHMSYNC_MUTEX_TID_MASK) == id ? 0 : -EUCLEAN;
 }
 

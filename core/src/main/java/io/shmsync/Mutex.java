@@ -350,14 +350,38 @@ public final class Mutex implements Lock {
     /** Gives a just-acquired word back (not linked yet) and reports why. */
     private int refuse(int owner) {
         String bad = checkImage();
-        int old = (int) INT.getAndSetRelease(segment, base + LOCK_OFFSET, 0);
-        if ((old & FUTEX_WAITERS) != 0) {
-            Futex.wake(wordAddress, 1, true);
-        }
+        releaseWord(leaseTid);
         if (bad != null) {
             throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
         }
         return NOT_RECOVERABLE;
+    }
+
+    /**
+     * Step U4 (PROTOCOL.md §6.4): releases the lock word only while it still names {@code tid}, by CAS
+     * (release), and wakes one waiter if {@code FUTEX_WAITERS} was set. A word that names anybody else is left
+     * alone: once the kernel has marked this process's lease dead and a waiter has taken over, a late unlock by
+     * a thread of the dying process must not free the new owner's lock (verification/spin finding-u4-clobber).
+     * The uncontended case is one CAS, as the exchange it replaces.
+     *
+     * @return the value replaced, or the foreign value that was left in place
+     */
+    private int releaseWord(int tid) {
+        int old = (int) INT.compareAndExchangeRelease(RAW, wordAddress, tid, 0);
+        while (old != tid) {
+            if ((old & TID_MASK) != tid || (old & FUTEX_OWNER_DIED) != 0) {
+                return old;
+            }
+            int witness = (int) INT.compareAndExchangeRelease(RAW, wordAddress, old, 0);
+            if (witness == old) {
+                break;
+            }
+            old = witness;
+        }
+        if ((old & FUTEX_WAITERS) != 0) {
+            Futex.wake(wordAddress, 1, true);
+        }
+        return old;
     }
 
     /** Checks the fields a corrupt peer could have broken; returns "field: problem" or null. */
@@ -629,10 +653,7 @@ public final class Mutex implements Lock {
                 e.inconsistent = false;
                 RAW.set(I32, ownerAddress, NOTRECOVERABLE);
             }
-            old = (int) INT.getAndSetRelease(RAW, wordAddress, 0);
-            if ((old & FUTEX_WAITERS) != 0) {
-                Futex.wake(wordAddress, 1, true);
-            }
+            old = releaseWord(leaseTid);
             if (TestHooks.ARMED) {
                 TestHooks.at(TestHooks.UNLOCK_RELEASED, leaseTid);
             }
