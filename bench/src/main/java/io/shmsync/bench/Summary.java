@@ -336,10 +336,11 @@ public final class Summary {
             return;
         }
         md.append("## Attribution: what the kind of futex wait costs (C, same ping-pong, raw futex semaphore)\n\n");
-        md.append("shmsync's blocking waits use `futex_waitv` so that `Thread.interrupt()`, `Region.close()` and object removal "
-                + "can end them: a region `Semaphore` sleeps on 3 words (its futex word, its directory entry's `sequence`, "
-                + "the thread's private abort word) = `waitv_3`; a `PosixSemaphore` on 2 = `waitv_2`; glibc's `sem_wait` on one "
-                + "with `FUTEX_WAIT_BITSET` = `futex_wait`. Same C program, only the sleep differs.\n\n");
+        md.append("What the number of words a futex wait sleeps on costs. A platform waiter of a shmsync `Semaphore` or "
+                + "`PosixSemaphore` sleeps on its object word alone with `FUTEX_WAIT_BITSET` = `futex_wait`, as glibc's `sem_wait` "
+                + "does (interrupt, close and removal wake that word until the waiter has left the kernel, PROTOCOL.md §3.4); a "
+                + "robust `Mutex` waiter watching its owner's lease sleeps on 2 words = `waitv_2`. Before commit 7d8ea38 a region "
+                + "semaphore slept on 3 (`waitv_3`). Same C program, only the sleep differs.\n\n");
         md.append("| wait | CPUs | p50 | p90 | p99 | CPU µs/RT | p50 / futex_wait |\n|---|---|---:|---:|---:|---:|---:|\n");
         for (String cpus : w.stream().map(r -> r.get("cpus")).distinct().toList()) {
             Map<String, Double> base = aggregate(w, "futex_wait", cpus);
