@@ -769,6 +769,11 @@ public final class Mutex implements Lock {
         throw new UnsupportedOperationException("shmsync mutexes have no condition variables yet");
     }
 
+    /** Bit 29 of an owner ID: a kernel thread of the module ({@code SHMSYNC_KERNEL_OWNER}, PROTOCOL §6.4). */
+    private static final int KERNEL_OWNER = 0x2000_0000;
+    /** Linux's {@code PID_MAX_LIMIT} on 64-bit: no TID reaches it, so {@code KERNEL_OWNER | TID} is unambiguous. */
+    private static final int PID_MAX_LIMIT = 1 << 22;
+
     private String describeHolder(int v) {
         int tid = v & TID_MASK;
         if ((v & FUTEX_OWNER_DIED) != 0) {
@@ -780,6 +785,10 @@ public final class Mutex implements Lock {
         if (tid == leaseTid) {
             long h = localHolder();
             return "a thread of this process (lease TID " + tid + ", Java thread id " + h + ")";
+        }
+        if ((tid & KERNEL_OWNER) != 0 && (tid & ~KERNEL_OWNER) < PID_MAX_LIMIT) {
+            return "kernel thread " + (tid & ~KERNEL_OWNER) + " (owner ID 0x" + Integer.toHexString(tid)
+                    + ", a thread of the shmsync.ko module: PROTOCOL §5/§6.4)";
         }
         int s = table.slotOf(tid);
         if (s < 0) {

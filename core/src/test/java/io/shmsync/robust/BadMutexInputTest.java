@@ -117,6 +117,26 @@ class BadMutexInputTest {
     }
 
     @Test
+    @Timeout(60)
+    void kernelThreadOwnerIsNamed() throws Exception {
+        // A kthread of shmsync.ko stores 0x20000000 | TID (PROTOCOL §6.4); written here by hand.
+        try (Region r = Region.create(shm.regionName("bad"), 64 * 1024); Arena arena = Arena.ofShared()) {
+            Mutex m = r.mutex("m");
+            long o = offset(r, "m");
+            MemorySegment s = raw(r, arena);
+            s.set(ValueLayout.JAVA_INT, o + MutexLayout.LOCK_OFFSET, 0x2000_0000 | 4242);
+            assertTrue(m.toString().contains("kernel thread 4242"), m.toString());
+            TimeoutException te = assertThrows(TimeoutException.class, () -> m.lock(20, TimeUnit.MILLISECONDS));
+            assertTrue(te.getMessage().contains("kernel thread 4242"), te.getMessage());
+            s.set(ValueLayout.JAVA_INT, o + MutexLayout.LOCK_OFFSET, 4242);
+            assertFalse(m.toString().contains("kernel thread"), m.toString());
+            s.set(ValueLayout.JAVA_INT, o + MutexLayout.LOCK_OFFSET, 0);
+            assertTrue(m.tryLock());
+            m.unlock();
+        }
+    }
+
+    @Test
     @Timeout(120)
     void listPointersChangedWhileHeldAreReportedAndRepaired() throws Exception {
         String name = shm.regionName("bad");
