@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  * {@code native_bench contended} does with glibc's {@code sem_t} and robust {@code pthread_mutex_t}.
  *
  * <pre>Contended --prim sem|mutex --procs N --seconds S [--warmup-ms MS]</pre>
- * The children start, open the region and say READY; then each is told one common start instant on the
+ * The children start, open the region, warm up (two threads of each child run the loop on the shared object,
+ * so the JIT compiles it with its contended paths profiled: see {@link #warmUp}) and say READY; then each is told one common start instant on the
  * {@code CLOCK_MONOTONIC} scale ({@link System#nanoTime()} is that clock on Linux, the same in every process): it runs
  * MS ms uncounted (JIT, the contended paths warm), then counts its operations for S seconds. Prints
  * <pre>RESULT kind=contended impl=shmsync prim=P nproc=N seconds=S ops_per_s=TOTAL min_ops_per_s=.. max_ops_per_s=.. cpu_us_per_op=X</pre>
@@ -123,6 +124,7 @@ public final class Contended {
         try (Region region = Region.open(name)) {
             Semaphore s = prim.equals("sem") ? region.semaphore("s") : null;
             Mutex m = prim.equals("mutex") ? region.mutex("m") : null;
+            warmUp(s, m);
             System.out.println("READY");
             System.out.flush();
             String go = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
@@ -139,23 +141,15 @@ public final class Contended {
             long counted = -1;
             long[] c0 = null;
             while (true) {
-                if (s != null) {
-                    s.acquire();
-                    s.release();
-                } else {
-                    m.lock();
-                    m.unlock();
+                burst(s, m);
+                n += BURST;
+                long t = System.nanoTime();
+                if (counted < 0 && t >= countFrom) {
+                    counted = n;
+                    c0 = Native.cpuTimeMicros();
                 }
-                n++;
-                if ((n & 255) == 0) {
-                    long t = System.nanoTime();
-                    if (counted < 0 && t >= countFrom) {
-                        counted = n;
-                        c0 = Native.cpuTimeMicros();
-                    }
-                    if (t >= end) {
-                        break;
-                    }
+                if (t >= end) {
+                    break;
                 }
             }
             long[] c1 = Native.cpuTimeMicros();
@@ -166,5 +160,53 @@ public final class Contended {
             System.out.println("OPS n=" + (n - counted) + " cpu_us=" + (c1[0] - c0[0] + c1[1] - c0[1]));
             System.out.flush();
         }
+    }
+
+    /** Operations per {@link #burst} call (the loop reads the clock once per burst). */
+    private static final int BURST = 256;
+    /** Bursts per thread of the in-process warm-up. */
+    private static final int WARM_BURSTS = 2_000;
+
+    /**
+     * {@value #BURST} acquire+release (or lock+unlock) pairs. A method of its own, so that the measured loop calls
+     * code compiled as a whole method, and the same code the warm-up profiled, rather than an on-stack-replacement
+     * compilation of the worker's loop.
+     */
+    private static void burst(Semaphore s, Mutex m) throws InterruptedException {
+        if (s != null) {
+            for (int i = 0; i < BURST; i++) {
+                s.acquire();
+                s.release();
+            }
+        } else {
+            for (int i = 0; i < BURST; i++) {
+                m.lock();
+                m.unlock();
+            }
+        }
+    }
+
+    /**
+     * Before READY: two threads of this process run {@value #WARM_BURSTS} bursts each on the shared object, so
+     * that the JIT compiles {@link #burst} with the contended paths (waiter registration, futex wait and wake)
+     * already profiled. Without it the loop is compiled from an uncontended profile and deoptimised ("uncommon
+     * trap") at the first contended operation, inside the counted window: on a loaded machine it then runs in
+     * the interpreter for seconds, which measured the JIT, not the primitive (a 1 s, 1-process mutex run gave
+     * 116 k ops/s, a 6 s run 7.9 M ops/s).
+     */
+    private static void warmUp(Semaphore s, Mutex m) throws Exception {
+        Thread other = Thread.ofPlatform().start(() -> {
+            try {
+                for (int i = 0; i < WARM_BURSTS; i++) {
+                    burst(s, m);
+                }
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        for (int i = 0; i < WARM_BURSTS; i++) {
+            burst(s, m);
+        }
+        other.join();
     }
 }
