@@ -1,19 +1,11 @@
 package io.shmsync.internal.sync;
 
 import io.shmsync.internal.futex.Futex;
-import io.shmsync.internal.posix.Posix;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Watches, for the platform threads of this process, the directory-entry {@code sequence} words of the
@@ -35,8 +27,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class RemovalWatcher {
     private static final int WORDS_PER_WORKER = Futex.WAITV_MAX - 1;
-    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
-    private static final List<Worker> WORKERS = new ArrayList<>();
+    private static final WaitvWorker.Pool<Worker> POOL = new WaitvWorker.Pool<>("shmsync-removal-watcher-", Worker::new);
 
     private RemovalWatcher() {
     }
@@ -55,36 +46,17 @@ final class RemovalWatcher {
             }
             g.watched = true;
         }
-        worker(0).submit(g);
+        POOL.get(0).submit(g);
     }
 
     /** Lets every worker drop the guards of a closing scope now (they would on their next pass anyway). */
     static void kickAll() {
-        List<Worker> ws;
-        synchronized (WORKERS) {
-            ws = List.copyOf(WORKERS);
-        }
-        for (Worker w : ws) {
-            w.kick();
-        }
-    }
-
-    private static Worker worker(int index) {
-        synchronized (WORKERS) {
-            while (WORKERS.size() <= index) {
-                Worker w = new Worker(WORKERS.size());
-                WORKERS.add(w);
-                Thread.ofPlatform().daemon().name("shmsync-removal-watcher-" + w.index).start(w::run);
-            }
-            return WORKERS.get(index);
-        }
+        POOL.kickAll();
     }
 
     /** Number of worker threads started so far (tests, diagnostics). */
     static int workers() {
-        synchronized (WORKERS) {
-            return WORKERS.size();
-        }
+        return POOL.size();
     }
 
     /** Aborts this process's platform waiters on the object of {@code g} (its scope, word and generation). */
@@ -112,74 +84,45 @@ final class RemovalWatcher {
         }
     }
 
-    private static final class Worker {
-        private static final long CONTROL = 0;
-        private static final long WAITV = 8;
-
-        final int index;
-        private final ConcurrentLinkedQueue<Guard> pending = new ConcurrentLinkedQueue<>();
-        private final MemorySegment buffer;
-        private final MemorySegment capture;
-        private final long controlAddress;
+    private static final class Worker extends WaitvWorker<Guard> {
+        private final Map<Key, Guard> watched = new LinkedHashMap<>();
 
         Worker(int index) {
-            this.index = index;
-            Arena arena = Arena.ofAuto();
-            buffer = arena.allocate(WAITV + Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
-            capture = arena.allocate(Futex.captureLayout());
-            controlAddress = buffer.address() + CONTROL;
+            super(index);
         }
 
-        void submit(Guard g) {
-            pending.add(g);
-            kick();
+        @Override
+        void accept(Guard g) {
+            watched.putIfAbsent(Key.of(g), g);
         }
 
-        void kick() {
-            INT.getAndAdd(buffer, CONTROL, 1);
-            Futex.wake(controlAddress, 1, false);
-        }
-
-        void run() {
-            Map<Key, Guard> watched = new LinkedHashMap<>();
-            MemorySegment waitv = buffer.asSlice(WAITV);
-            for (;;) {
-                int control = (int) INT.getVolatile(buffer, CONTROL);
-                for (Guard g; (g = pending.poll()) != null; ) {
-                    watched.putIfAbsent(Key.of(g), g);
-                }
-                int count = 0;
-                Futex.putWaitv(waitv, count++, controlAddress, control, false);
-                var it = watched.values().iterator();
-                while (it.hasNext()) {
-                    Guard g = it.next();
-                    boolean removed;
-                    try {
-                        if (g.scope.isClosing()) {
-                            it.remove(); // close aborts its waiters itself
-                            continue;
-                        }
-                        removed = g.removedVolatile();
-                    } catch (RuntimeException unmapped) {
-                        it.remove();
+        @Override
+        void fill() {
+            var it = watched.values().iterator();
+            while (it.hasNext()) {
+                Guard g = it.next();
+                boolean removed;
+                try {
+                    if (g.scope.isClosing()) {
+                        it.remove(); // close aborts its waiters itself
                         continue;
                     }
-                    if (removed) {
-                        it.remove();
-                        abortWaiters(g);
-                        continue;
-                    }
-                    if (count == Futex.WAITV_MAX) {
-                        it.remove();
-                        worker(index + 1).submit(g); // does not fit: the next worker takes it
-                        continue;
-                    }
-                    Futex.putWaitv(waitv, count++, g.sequenceAddress, g.generation, true);
+                    removed = g.removedVolatile();
+                } catch (RuntimeException unmapped) {
+                    it.remove();
+                    continue;
                 }
-                int r = Futex.waitv(buffer.address() + WAITV, count, 0, capture);
-                if (r == -Posix.EFAULT) {
-                    Thread.onSpinWait(); // a word's memory went away: the next pass drops its guard
+                if (removed) {
+                    it.remove();
+                    abortWaiters(g);
+                    continue;
                 }
+                if (room() == 0) {
+                    it.remove();
+                    POOL.get(index + 1).submit(g); // does not fit: the next worker takes it
+                    continue;
+                }
+                add(g.sequenceAddress, g.generation, true);
             }
         }
     }

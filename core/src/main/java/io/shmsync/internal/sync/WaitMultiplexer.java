@@ -1,19 +1,11 @@
 package io.shmsync.internal.sync;
 
 import io.shmsync.internal.futex.Futex;
-import io.shmsync.internal.posix.Posix;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * Sleeps in {@code futex_waitv} on behalf of parked virtual threads.
@@ -29,126 +21,76 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class WaitMultiplexer {
     private static final int WORDS_PER_WORKER = Futex.WAITV_MAX - 1;
-    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
-    private static final List<Worker> WORKERS = new ArrayList<>();
+    private static final WaitvWorker.Pool<Worker> POOL = new WaitvWorker.Pool<>("shmsync-wait-multiplexer-", Worker::new);
 
     private WaitMultiplexer() {
     }
 
     static void register(VirtualWaitNode node) {
-        worker(0).submit(node);
+        POOL.get(0).submit(node);
     }
 
     static void cancel(VirtualWaitNode node) {
         // The node is marked cancelled; kick every worker so that none keeps sleeping on its word.
-        List<Worker> ws;
-        synchronized (WORKERS) {
-            ws = List.copyOf(WORKERS);
-        }
-        for (Worker w : ws) {
-            w.kick();
-        }
-    }
-
-    private static Worker worker(int index) {
-        synchronized (WORKERS) {
-            while (WORKERS.size() <= index) {
-                Worker w = new Worker(WORKERS.size());
-                WORKERS.add(w);
-                Thread.ofPlatform().daemon().name("shmsync-wait-multiplexer-" + w.index).start(w::run);
-            }
-            return WORKERS.get(index);
-        }
+        POOL.kickAll();
     }
 
     /** Number of worker threads started so far (for tests and diagnostics). */
     static int workers() {
-        synchronized (WORKERS) {
-            return WORKERS.size();
-        }
+        return POOL.size();
     }
 
-    private static final class Worker {
-        private static final long CONTROL = 0;
-        private static final long WAITV = 8;
-
-        final int index;
-        private final ConcurrentLinkedQueue<VirtualWaitNode> pending = new ConcurrentLinkedQueue<>();
-        private final MemorySegment buffer;
-        private final MemorySegment capture;
-        private final long controlAddress;
+    private static final class Worker extends WaitvWorker<VirtualWaitNode> {
+        private final Set<VirtualWaitNode> nodes = new LinkedHashSet<>();
+        private final Map<Long, Integer> slots = new HashMap<>(); // word address -> expected (distinct words)
 
         Worker(int index) {
-            this.index = index;
-            Arena arena = Arena.ofAuto();
-            buffer = arena.allocate(WAITV + Futex.WAITV_MAX * Futex.WAITV_ENTRY_SIZE, 8);
-            capture = arena.allocate(Futex.captureLayout());
-            controlAddress = buffer.address() + CONTROL;
+            super(index);
         }
 
-        void submit(VirtualWaitNode node) {
-            pending.add(node);
-            kick();
+        @Override
+        void accept(VirtualWaitNode n) {
+            nodes.add(n);
         }
 
-        void kick() {
-            INT.getAndAdd(buffer, CONTROL, 1);
-            Futex.wake(controlAddress, 1, false);
-        }
-
-        void run() {
-            Set<VirtualWaitNode> nodes = new LinkedHashSet<>();
-            Map<Long, Integer> slots = new HashMap<>(); // word address -> expected (distinct words)
-            for (;;) {
-                int control = (int) INT.getVolatile(buffer, CONTROL);
-                for (VirtualWaitNode n; (n = pending.poll()) != null; ) {
-                    nodes.add(n);
+        @Override
+        void fill() {
+            slots.clear();
+            var it = nodes.iterator();
+            while (it.hasNext()) {
+                VirtualWaitNode n = it.next();
+                if (n.cancelled || n.fired) {
+                    it.remove();
+                    continue;
                 }
-                slots.clear();
-                int count = 0;
-                Futex.putWaitv(buffer.asSlice(WAITV), count++, controlAddress, control, false);
-                var it = nodes.iterator();
-                while (it.hasNext()) {
-                    VirtualWaitNode n = it.next();
-                    if (n.cancelled || n.fired) {
-                        it.remove();
-                        continue;
-                    }
-                    if (n.wordChanged()) {
-                        it.remove();
-                        n.fire();
-                        continue;
-                    }
-                    long word = n.segment.address() + n.offset;
-                    long xo = n.extraOffset;
-                    long extra = xo < 0 ? 0 : n.segment.address() + xo;
-                    Guard g = n.registeredGuard;
-                    int need = (slots.containsKey(word) ? 0 : 1)
-                            + (extra == 0 || slots.containsKey(extra) ? 0 : 1)
-                            + (g.sequenceAddress == 0 || slots.containsKey(g.sequenceAddress) ? 0 : 1);
-                    if (count + need > Futex.WAITV_MAX) {
-                        it.remove();
-                        worker(index + 1).submit(n); // does not fit: the next worker takes it
-                        continue;
-                    }
-                    if (!slots.containsKey(word)) {
-                        slots.put(word, n.expected);
-                        Futex.putWaitv(buffer.asSlice(WAITV), count++, word, n.expected, true);
-                    }
-                    if (extra != 0 && !slots.containsKey(extra)) {
-                        slots.put(extra, n.extraExpected);
-                        Futex.putWaitv(buffer.asSlice(WAITV), count++, extra, n.extraExpected, true);
-                    }
-                    if (g.sequenceAddress != 0 && !slots.containsKey(g.sequenceAddress)) {
-                        slots.put(g.sequenceAddress, g.generation);
-                        Futex.putWaitv(buffer.asSlice(WAITV), count++, g.sequenceAddress, g.generation, true);
-                    }
+                if (n.wordChanged()) {
+                    it.remove();
+                    n.fire();
+                    continue;
                 }
-                int r = Futex.waitv(buffer.address() + WAITV, count, 0, capture);
-                if (r == -Posix.EFAULT) {
-                    // A word's memory went away between the checks above and the call; the next pass's
-                    // wordChanged() fires its waiters (their segment is closed).
-                    Thread.onSpinWait();
+                long word = n.segment.address() + n.offset;
+                long xo = n.extraOffset;
+                long extra = xo < 0 ? 0 : n.segment.address() + xo;
+                Guard g = n.registeredGuard;
+                int need = (slots.containsKey(word) ? 0 : 1)
+                        + (extra == 0 || slots.containsKey(extra) ? 0 : 1)
+                        + (g.sequenceAddress == 0 || slots.containsKey(g.sequenceAddress) ? 0 : 1);
+                if (need > room()) {
+                    it.remove();
+                    POOL.get(index + 1).submit(n); // does not fit: the next worker takes it
+                    continue;
+                }
+                if (!slots.containsKey(word)) {
+                    slots.put(word, n.expected);
+                    add(word, n.expected, true);
+                }
+                if (extra != 0 && !slots.containsKey(extra)) {
+                    slots.put(extra, n.extraExpected);
+                    add(extra, n.extraExpected, true);
+                }
+                if (g.sequenceAddress != 0 && !slots.containsKey(g.sequenceAddress)) {
+                    slots.put(g.sequenceAddress, g.generation);
+                    add(g.sequenceAddress, g.generation, true);
                 }
             }
         }
