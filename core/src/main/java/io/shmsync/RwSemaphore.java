@@ -89,16 +89,27 @@ public final class RwSemaphore implements ReadWriteLock {
     private final int generation;
     private final ReadLock readLock = new ReadLock();
     private final WriteLock writeLock = new WriteLock();
-    /** The thread of this process that holds the write lock through this instance; written only by it. */
-    private Thread writer;
+    /*
+     * Owners are kept as thread ids (Thread.threadId(): unique, never reused), not Thread references: a
+     * reference store into this long-lived object costs a GC post-write barrier (with G1 a StoreLoad fence
+     * and a card enqueue) on every lock, more than the CAS itself. 0 means none.
+     */
+    /** The id of the thread of this process that holds the write lock through this instance; written only by it. */
+    private long writer;
     /**
-     * The thread whose fast-path read hold took READERS from 0 to 1 (in all processes), while it holds, and
+     * The id of the thread whose read hold took READERS from 0 to 1 (in all processes), while it holds, and
      * its number of holds: a single reader's lock and unlock need no thread-local lookup (the idea of
-     * {@code ReentrantReadWriteLock}'s firstReader). Written only by that thread, and set to null before the
+     * {@code ReentrantReadWriteLock}'s firstReader). Written only by that thread, and set to 0 before the
      * release CAS that lets another thread become first; other threads' holds are in {@link #HOLDS}.
      */
-    private Thread firstReader;
+    private long firstReader;
     private int firstReaderHolds;
+    /**
+     * The hold table of the last thread that used one here (RRWL's cachedHoldCounter): while readers of other
+     * processes keep READERS above 0, this process's reader is not first, and this saves its thread-local
+     * lookup. Racy by design: a thread uses it only if its {@link ReadHolds#owner} is that thread.
+     */
+    private ReadHolds cachedHolds;
 
     RwSemaphore(MemorySegment segment, long offset, Guard guard, Path file) {
         this.segment = segment;
@@ -179,47 +190,156 @@ public final class RwSemaphore implements ReadWriteLock {
         }
     }
 
+    /** The id of the current thread (a field load: no allocation, no barrier). */
+    private static long me() {
+        return Thread.currentThread().threadId();
+    }
+
+    /** The current thread's hold table ({@link #cachedHolds} if it is its own, else the thread-local one). */
+    private ReadHolds holds(long me) {
+        ReadHolds h = cachedHolds;
+        if (h == null || h.owner != me) {
+            h = HOLDS.get();
+            cachedHolds = h;
+        }
+        return h;
+    }
+
     /** The current thread's read holds through this instance. */
-    private int readHolds(Thread me) {
+    private int readHolds(long me) {
         int n = firstReader == me ? firstReaderHolds : 0;
-        ReadHolds h = HOLDS.get();
+        ReadHolds h = holds(me);
         int i = h.indexOf(this);
         return i < 0 ? n : n + h.counts[i];
     }
 
     /** Whether the current thread (which is not {@link #firstReader}) has holds in its table. */
-    private boolean heldInTable() {
-        return HOLDS.get().indexOf(this) >= 0;
+    private boolean heldInTable(long me) {
+        return holds(me).indexOf(this) >= 0;
     }
 
     /** Records a read hold just taken; {@code first}: the CAS took READERS from 0 to 1. */
-    private void recordHold(Thread me, boolean first) {
+    private void recordHold(long me, boolean first) {
         if (firstReader == me) {
             firstReaderHolds++;
         } else if (first) {
             firstReaderHolds = 1;
             firstReader = me;
         } else {
-            ReadHolds h = HOLDS.get();
-            h.add(this, h.indexOf(this));
+            recordInTable(me);
         }
     }
 
+    private void recordInTable(long me) {
+        ReadHolds h = holds(me);
+        h.add(this, h.indexOf(this));
+    }
+
     /** Forgets one read hold of the current thread, before its release CAS; false if it has none. */
-    private boolean forgetHold(Thread me) {
+    private boolean forgetHold(long me) {
         if (firstReader == me) {
             if (--firstReaderHolds == 0) {
-                firstReader = null;
+                firstReader = 0;
             }
             return true;
         }
-        ReadHolds h = HOLDS.get();
+        return forgetInTable(me);
+    }
+
+    private boolean forgetInTable(long me) {
+        ReadHolds h = holds(me);
         int i = h.indexOf(this);
         if (i < 0) {
             return false;
         }
         h.remove(i);
         return true;
+    }
+
+    /**
+     * The read fast path: the removal check, T1 from a word without PRESENT (one CAS), the hold recorded in
+     * plain fields. False (nothing changed) when anything needs the slow path: a writer present or holding
+     * (also this thread: the slow path throws), the count limit, a lost CAS race.
+     */
+    private boolean tryReadFast() {
+        checkGeneration();
+        long s = (long) STATE.get(segment, state);
+        if ((s & (PRESENT | WRITER)) != 0 || readers(s) + rwait(s) >= MAX_READERS
+                || (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1) != s) {
+            return false;
+        }
+        long me = me();
+        if (readers(s) == 0) {
+            firstReaderHolds = 1;
+            firstReader = me;
+        } else if (firstReader == me) {
+            firstReaderHolds++;
+        } else {
+            recordInTable(me);
+        }
+        return true;
+    }
+
+    /** Read unlock: forget the hold, the removal check, T4. */
+    private void unlockRead() {
+        long me = me();
+        if (firstReader == me) {
+            if (--firstReaderHolds == 0) {
+                firstReader = 0;
+            }
+        } else if (!forgetInTable(me)) {
+            throw notReadHolder();
+        }
+        if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
+            throw removedWhileHeld("read hold");
+        }
+        long s = (long) STATE.get(segment, state);
+        if (readers(s) != 0 && (long) STATE.compareAndExchangeRelease(segment, state, s, s - R1) == s) {
+            if (wwait(s) != 0 && readers(s) == 1) {
+                Futex.wake(writeWord, 1, true);
+            }
+            return;
+        }
+        releaseRead();
+    }
+
+    private IllegalMonitorStateException notReadHolder() {
+        return new IllegalMonitorStateException(guard.description() + ": the current thread ("
+                + Thread.currentThread() + ") holds no read hold");
+    }
+
+    /** The write fast path: the removal check and T5 from a word without WRITER and READERS (one CAS). */
+    private boolean tryWriteFast() {
+        checkGeneration();
+        long s = (long) STATE.get(segment, state);
+        if ((s & WRITER) != 0 || readers(s) != 0
+                || (long) STATE.compareAndExchangeAcquire(segment, state, s, s | WRITER | PRESENT) != s) {
+            return false;
+        }
+        writer = me();
+        return true;
+    }
+
+    /** Write unlock: the owner check, the removal check, T8 (one CAS when nobody is queued). */
+    private void unlockWrite() {
+        if (writer != me()) {
+            throw notWriteHolder();
+        }
+        writer = 0;
+        if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
+            throw removedWhileHeld("write lock");
+        }
+        long s = (long) STATE.get(segment, state);
+        if ((s & ~PHASE) == (WRITER | PRESENT)
+                && (long) STATE.compareAndExchangeRelease(segment, state, s, s & PHASE) == s) {
+            return; // nobody queued: clear WRITER and PRESENT, keep PHASE (T8 without a hand-off)
+        }
+        releaseWrite(false);
+    }
+
+    private IllegalMonitorStateException notWriteHolder() {
+        return new IllegalMonitorStateException(guard.description() + ": the current thread ("
+                + Thread.currentThread() + ") does not hold the write lock");
     }
 
     /** T2 and, when the wait fails, T3 (docs/PROTOCOL.md §7.3). */
@@ -463,12 +583,12 @@ public final class RwSemaphore implements ReadWriteLock {
      * @throws IllegalMonitorStateException if the current thread does not hold the write lock
      */
     public void downgrade() {
-        Thread me = Thread.currentThread();
+        long me = me();
         if (writer != me) {
             throw new IllegalMonitorStateException(guard.description() + ": downgrade() without the write lock ("
-                    + me + ")");
+                    + Thread.currentThread() + ")");
         }
-        writer = null;
+        writer = 0;
         checkRemovedWhileHeld("write lock");
         releaseWrite(true);
         recordHold(me, false);
@@ -486,11 +606,11 @@ public final class RwSemaphore implements ReadWriteLock {
      * @throws IllegalMonitorStateException if the current thread holds no read hold, or more than one
      */
     public boolean tryUpgrade() {
-        Thread me = Thread.currentThread();
+        long me = me();
         int holds = readHolds(me);
         if (holds == 0) {
             throw new IllegalMonitorStateException(guard.description() + ": tryUpgrade() without a read hold ("
-                    + me + ")");
+                    + Thread.currentThread() + ")");
         }
         if (holds != 1) {
             throw new IllegalMonitorStateException(guard.description() + ": tryUpgrade() with " + holds
@@ -523,7 +643,7 @@ public final class RwSemaphore implements ReadWriteLock {
 
     /** Whether the current thread holds the write lock. */
     public boolean isWriteLockedByCurrentThread() {
-        return writer == Thread.currentThread();
+        return writer == me();
     }
 
     /** The number of read holds of all threads of all processes (a snapshot). */
@@ -534,7 +654,7 @@ public final class RwSemaphore implements ReadWriteLock {
 
     /** The number of read holds the current thread has on this object (through this instance). */
     public int getReadHoldCount() {
-        return readHolds(Thread.currentThread());
+        return readHolds(me());
     }
 
     /**
@@ -604,9 +724,13 @@ public final class RwSemaphore implements ReadWriteLock {
 
     private void checkRemovedWhileHeld(String what) {
         if (guard.removed()) {
-            throw new ObjectRemovedException(guard.description() + " was removed from its region while this thread "
-                    + "held its " + what + "; the thread no longer holds it, and its memory was left alone");
+            throw removedWhileHeld(what);
         }
+    }
+
+    private ObjectRemovedException removedWhileHeld(String what) {
+        return new ObjectRemovedException(guard.description() + " was removed from its region while this thread "
+                + "held its " + what + "; the thread no longer holds it, and its memory was left alone");
     }
 
     private IllegalStateException tooMany(String what, int max) {
@@ -626,6 +750,8 @@ public final class RwSemaphore implements ReadWriteLock {
      * thread; grows only when a thread holds more distinct read-write semaphores at once than it has room for.
      */
     private static final class ReadHolds {
+        /** The id of the thread this table belongs to. */
+        final long owner = me();
         RwSemaphore[] keys = new RwSemaphore[4];
         int[] counts = new int[4];
 
@@ -683,10 +809,12 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public void lock() {
-            try {
-                acquire(false, false, 0L);
-            } catch (InterruptedException impossible) {
-                throw new AssertionError(impossible);
+            if (!tryReadFast()) {
+                try {
+                    acquire(false, false, 0L);
+                } catch (InterruptedException impossible) {
+                    throw new AssertionError(impossible);
+                }
             }
         }
 
@@ -700,7 +828,9 @@ public final class RwSemaphore implements ReadWriteLock {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            acquire(true, false, 0L);
+            if (!tryReadFast()) {
+                acquire(true, false, 0L);
+            }
         }
 
         /**
@@ -711,12 +841,15 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public boolean tryLock() {
-            Thread me = Thread.currentThread();
+            if (tryReadFast()) {
+                return true;
+            }
+            long me = me();
             checkWriter(me);
             checkGeneration();
             boolean nested = firstReader == me;
             int r = tryRead(nested);
-            if (r == FAILED && !nested && heldInTable()) {
+            if (r == FAILED && !nested && heldInTable(me)) {
                 r = tryRead(true); // a writer is present, but this thread holds already: nest
             }
             if (r == FAILED) {
@@ -745,12 +878,12 @@ public final class RwSemaphore implements ReadWriteLock {
         }
 
         private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
-            Thread me = Thread.currentThread();
+            long me = me();
             checkWriter(me);
             checkGeneration();
             boolean nested = firstReader == me;
             int r = tryRead(nested);
-            if (r == FAILED && !nested && heldInTable()) {
+            if (r == FAILED && !nested && heldInTable(me)) {
                 r = tryRead(true); // a writer is present, but this thread holds already: nest
             }
             if (r == FAILED) {
@@ -763,7 +896,7 @@ public final class RwSemaphore implements ReadWriteLock {
             return true;
         }
 
-        private void checkWriter(Thread me) {
+        private void checkWriter(long me) {
             if (writer == me) {
                 throw new IllegalMonitorStateException(guard.description() + ": the current thread holds the write "
                         + "lock; a read hold would wait for itself (use downgrade())");
@@ -780,13 +913,7 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public void unlock() {
-            Thread me = Thread.currentThread();
-            if (!forgetHold(me)) {
-                throw new IllegalMonitorStateException(guard.description() + ": the current thread (" + me
-                        + ") holds no read hold");
-            }
-            checkRemovedWhileHeld("read hold");
-            releaseRead();
+            unlockRead();
         }
 
         /** Not supported. */
@@ -815,10 +942,12 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public void lock() {
-            try {
-                acquire(false, false, 0L);
-            } catch (InterruptedException impossible) {
-                throw new AssertionError(impossible);
+            if (!tryWriteFast()) {
+                try {
+                    acquire(false, false, 0L);
+                } catch (InterruptedException impossible) {
+                    throw new AssertionError(impossible);
+                }
             }
         }
 
@@ -832,7 +961,9 @@ public final class RwSemaphore implements ReadWriteLock {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            acquire(true, false, 0L);
+            if (!tryWriteFast()) {
+                acquire(true, false, 0L);
+            }
         }
 
         /**
@@ -843,10 +974,13 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public boolean tryLock() {
+            if (tryWriteFast()) {
+                return true;
+            }
             checkNotWriter();
             checkGeneration();
             if (tryWrite()) {
-                writer = Thread.currentThread();
+                writer = me();
                 return true;
             }
             return false;
@@ -876,8 +1010,8 @@ public final class RwSemaphore implements ReadWriteLock {
             checkGeneration();
             if (!tryWrite()) {
                 // Only now (a read hold of this thread makes tryWrite fail anyway): would it wait for itself?
-                Thread me = Thread.currentThread();
-                if (firstReader == me || heldInTable()) {
+                long me = me();
+                if (firstReader == me || heldInTable(me)) {
                     throw new IllegalMonitorStateException(guard.description() + ": the current thread holds a read "
                             + "hold; waiting for the write lock would wait for itself (use tryUpgrade())");
                 }
@@ -885,12 +1019,12 @@ public final class RwSemaphore implements ReadWriteLock {
                     return false;
                 }
             }
-            writer = Thread.currentThread();
+            writer = me();
             return true;
         }
 
         private void checkNotWriter() {
-            if (writer == Thread.currentThread()) {
+            if (writer == me()) {
                 throw new IllegalMonitorStateException(guard.description() + " is write-locked by the current thread "
                         + "already; the write lock is not reentrant");
             }
@@ -905,14 +1039,7 @@ public final class RwSemaphore implements ReadWriteLock {
          */
         @Override
         public void unlock() {
-            Thread me = Thread.currentThread();
-            if (writer != me) {
-                throw new IllegalMonitorStateException(guard.description() + ": the current thread (" + me
-                        + ") does not hold the write lock");
-            }
-            writer = null;
-            checkRemovedWhileHeld("write lock");
-            releaseWrite(false);
+            unlockWrite();
         }
 
         /** Not supported. */
