@@ -1,6 +1,7 @@
 package io.shmsync;
 
 import io.shmsync.internal.sync.Guard;
+import io.shmsync.internal.sync.RwSemaphoreLayout;
 import io.shmsync.internal.sync.SemaphoreLayout;
 import io.shmsync.internal.sync.WaitScope;
 
@@ -9,7 +10,11 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
 import java.lang.reflect.Field;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -61,6 +66,112 @@ public final class JcstressAccess {
 
     public static Sem semaphore(int permits) {
         return new Sem(permits);
+    }
+
+    /**
+     * A read-write semaphore over fresh native memory (no region; zeroed memory is a free object, PROTOCOL
+     * §7.1), like {@link Sem}. Besides the public API (which tracks holds per thread and instance), it gives
+     * the tests core's transitions themselves, without the ownership bookkeeping, to play "another
+     * party" (a C program or another process) that holds the lock when the actors start: {@link #t5TryWrite()},
+     * {@link #t1TryRead()}, {@link #t8ReleaseWrite()}, {@link #t9Downgrade()}, {@link #t4ReleaseRead()} run the
+     * private methods of {@link RwSemaphore} that implement those transitions, unchanged.
+     */
+    public static final class RwSem {
+        private static final MethodHandle TRY_READ;
+        private static final MethodHandle RELEASE_READ;
+        private static final MethodHandle TRY_WRITE;
+        private static final MethodHandle RELEASE_WRITE;
+
+        static {
+            try {
+                MethodHandles.Lookup l = MethodHandles.privateLookupIn(RwSemaphore.class, MethodHandles.lookup());
+                TRY_READ = l.findVirtual(RwSemaphore.class, "tryRead", MethodType.methodType(int.class, boolean.class));
+                RELEASE_READ = l.findVirtual(RwSemaphore.class, "releaseRead", MethodType.methodType(void.class));
+                TRY_WRITE = l.findVirtual(RwSemaphore.class, "tryWrite", MethodType.methodType(boolean.class));
+                RELEASE_WRITE = l.findVirtual(RwSemaphore.class, "releaseWrite",
+                        MethodType.methodType(long.class, boolean.class));
+            } catch (ReflectiveOperationException e) {
+                throw new ExceptionInInitializerError(e);
+            }
+        }
+
+        public final RwSemaphore rw;
+        private final MemorySegment segment;
+
+        RwSem() {
+            segment = Arena.ofAuto().allocate(CELL, 64);
+            rw = new RwSemaphore(segment, 0, Guard.of(SCOPE, segment, SEQUENCE, 0, "jcstress rwsem"),
+                    Path.of("jcstress"));
+        }
+
+        /** The raw state word, volatile read. */
+        public long state() {
+            return (long) LONG.getVolatile(segment, (long) RwSemaphoreLayout.STATE_OFFSET);
+        }
+
+        /** The memory the object lives in (for the deliberately broken control test). */
+        public MemorySegment segment() {
+            return segment;
+        }
+
+        /** T1 (not nested) as core runs it: true if a read hold was taken. No hold is recorded for a thread. */
+        public boolean t1TryRead() {
+            try {
+                return (int) TRY_READ.invokeExact(rw, false) != 0;
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        /** T4 as core runs it (release CAS, wake a writer if it was the last hold and writers wait). */
+        public void t4ReleaseRead() {
+            try {
+                RELEASE_READ.invokeExact(rw);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        /** T5 as core runs it. */
+        public boolean t5TryWrite() {
+            try {
+                return (boolean) TRY_WRITE.invokeExact(rw);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        /** T8 as core runs it: clear WRITER, hand off to queued readers and wake them, or wake a writer. */
+        public void t8ReleaseWrite() {
+            try {
+                long replaced = (long) RELEASE_WRITE.invokeExact(rw, false);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        /** T9 as core runs it: the write hold becomes a read hold, atomically. */
+        public void t9Downgrade() {
+            try {
+                long replaced = (long) RELEASE_WRITE.invokeExact(rw, true);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+        }
+
+        private static RuntimeException rethrow(Throwable t) {
+            if (t instanceof RuntimeException r) {
+                throw r;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            throw new IllegalStateException(t);
+        }
+    }
+
+    public static RwSem rwSemaphore() {
+        return new RwSem();
     }
 
     /**
