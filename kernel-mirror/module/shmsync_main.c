@@ -163,9 +163,9 @@ int shmsync_enter_mm(void)
 }
 
 /* Futex word number i (0 or 1) of o, in shmsync_mm. */
-static u32 __user *shmsync_obj_word(struct shmsync_obj *o, unsigned int word)
+static u32 __user *shmsync_obj_word(struct shmsync_obj *o, unsigned int i)
 {
-	return o->uaddr + word;
+	return o->uaddr + i;
 }
 
 void shmsync_obj_wake_work(struct kthread_work *work)
