@@ -13,6 +13,24 @@
 
 #include <shmsync/sem.h>
 #include <shmsync/mutex.h>
+/*
+ * rwsem.h's protocol functions carry the names of the exported API
+ * (shmsync_rwsem_down_read() ...): inside the module they are the
+ * shmsync_proto_rwsem_*() of the other protocols.
+ */
+#define shmsync_rwsem_down_read		shmsync_proto_rwsem_down_read
+#define shmsync_rwsem_down_write	shmsync_proto_rwsem_down_write
+#define shmsync_rwsem_up_read		shmsync_proto_rwsem_up_read
+#define shmsync_rwsem_up_write		shmsync_proto_rwsem_up_write
+#define shmsync_rwsem_downgrade_write	shmsync_proto_rwsem_downgrade_write
+#define shmsync_rwsem_try_upgrade	shmsync_proto_rwsem_try_upgrade
+#include <shmsync/rwsem.h>
+#undef shmsync_rwsem_down_read
+#undef shmsync_rwsem_down_write
+#undef shmsync_rwsem_up_read
+#undef shmsync_rwsem_up_write
+#undef shmsync_rwsem_downgrade_write
+#undef shmsync_rwsem_try_upgrade
 #include <shmsync/region.h>
 #include <shmsync/shmsync.h>
 
@@ -57,8 +75,9 @@ struct shmsync_obj {
 	u32 __user *useq;		/* the same word in shmsync_mm */
 	u32 generation;
 	u32 __user *uaddr;		/* the futex word in shmsync_mm */
+	unsigned int nwords;		/* futex words at uaddr: 1, or 2 (rwsem) */
 	char name[SHMSYNC_MAX_NAME_BYTES + 1];
-	atomic_t pending_wakes;		/* wakes deferred to the worker */
+	atomic_t pending_wakes[2];	/* per word, deferred to the worker */
 	struct kthread_work wake_work;
 	atomic_t kwaiters;		/* kernel threads in a futex wait */
 	struct task_struct *watcher;	/* ends kernel waits at a removal */
@@ -70,6 +89,13 @@ struct shmsync_sem_handle {
 	struct shmsync_obj o;
 	struct shmsync_semref ref;	/* data: kva */
 	atomic64_t downs, ups;
+};
+
+/* A read-write semaphore handle. */
+struct shmsync_rwsem_handle {
+	struct shmsync_obj o;
+	struct shmsync_rwref ref;	/* state: kva, uaddr: o.uaddr */
+	atomic64_t reads, writes, downgrades;
 };
 
 /* A robust mutex handle; holder: the kernel thread holding it through it. */
@@ -92,6 +118,10 @@ extern int shmsync_owner_uid;
 long shmsync_do_futex(u32 __user *uaddr, int op, u32 val, ktime_t *timeout);
 int shmsync_run_on_worker(int (*fn)(void *), void *arg);
 void shmsync_obj_wake_work(struct kthread_work *work);
+int shmsync_obj_wake_word(struct shmsync_obj *o, unsigned int word, int n);
+int shmsync_obj_wait_word(struct shmsync_obj *o, unsigned int word,
+			  u32 expected, const struct shmsync_wait *w);
+bool shmsync_obj_removed(struct shmsync_obj *o);
 int shmsync_obj_watch(void *arg);
 int shmsync_enter_mm(void);
 int shmsync_obj_init(struct shmsync_region *r, struct shmsync_obj *o,

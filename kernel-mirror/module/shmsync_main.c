@@ -162,27 +162,46 @@ int shmsync_enter_mm(void)
 	return 1;
 }
 
+/* Futex word number i (0 or 1) of o, in shmsync_mm. */
+static u32 __user *shmsync_obj_word(struct shmsync_obj *o, unsigned int i)
+{
+	return o->uaddr + i;
+}
+
 void shmsync_obj_wake_work(struct kthread_work *work)
 {
 	struct shmsync_obj *o = container_of(work, struct shmsync_obj, wake_work);
-	int n = atomic_xchg(&o->pending_wakes, 0);
+	unsigned int i;
+	int n;
 
-	if (n > 0) {
-		shmsync_do_futex(o->uaddr, FUTEX_WAKE, n, NULL);
-		atomic64_inc(&o->futex_wakes);
+	for (i = 0; i < o->nwords; i++) {
+		n = atomic_xchg(&o->pending_wakes[i], 0);
+		if (n > 0) {
+			shmsync_do_futex(shmsync_obj_word(o, i), FUTEX_WAKE, n,
+					 NULL);
+			atomic64_inc(&o->futex_wakes);
+		}
 	}
 }
 
-/* The kernel shim's FUTEX_WAKE (include/shmsync/shim.h). */
-int shmsync_obj_wake(struct shmsync_obj *o, int n)
+/*
+ * FUTEX_WAKE of n waiters on futex word number word (0, or 1: the second
+ * word of a read-write semaphore's state) of o.
+ */
+int shmsync_obj_wake_word(struct shmsync_obj *o, unsigned int word, int n)
 {
-	int adopted;
+	int adopted, old, new;
 	long ret;
 
+	if (n <= 0)
+		return 0;
+	if (WARN_ON_ONCE(word >= o->nwords))
+		return -EINVAL;
 	if (in_task() && preemptible()) {
 		adopted = shmsync_enter_mm();
 		if (adopted >= 0) {
-			ret = shmsync_do_futex(o->uaddr, FUTEX_WAKE, n, NULL);
+			ret = shmsync_do_futex(shmsync_obj_word(o, word),
+					       FUTEX_WAKE, n, NULL);
 			if (adopted)
 				kthread_unuse_mm(shmsync_mm);
 			atomic64_inc(&o->futex_wakes);
@@ -195,14 +214,24 @@ int shmsync_obj_wake(struct shmsync_obj *o, int n)
 	 * worker wakes. The token or the unlock is already published, so a
 	 * waiter that looks before the worker runs finds it; one that sleeps
 	 * is woken by the worker (FUTEX_WAKE counts, it does not compare).
+	 * The count saturates at INT_MAX ("all").
 	 */
-	atomic_add(n, &o->pending_wakes);
+	old = atomic_read(&o->pending_wakes[word]);
+	do {
+		new = n > INT_MAX - old ? INT_MAX : old + n;
+	} while (!atomic_try_cmpxchg(&o->pending_wakes[word], &old, new));
 	atomic64_inc(&o->deferred_wakes);
 	kthread_queue_work(shmsync_worker, &o->wake_work);
 	return 0;
 }
 
-static bool shmsync_obj_removed(struct shmsync_obj *o)
+/* The kernel shim's FUTEX_WAKE (include/shmsync/shim.h). */
+int shmsync_obj_wake(struct shmsync_obj *o, int n)
+{
+	return shmsync_obj_wake_word(o, 0, n);
+}
+
+bool shmsync_obj_removed(struct shmsync_obj *o)
 {
 	return READ_ONCE(*o->sequence) != o->generation;
 }
@@ -222,14 +251,16 @@ static bool shmsync_obj_removed(struct shmsync_obj *o)
  * sequence before it reads kwaiters (full barriers on both sides), so a
  * waiter either sees the removal or is counted and woken.
  */
-int shmsync_obj_wait(struct shmsync_obj *o, u32 expected,
-		     const struct shmsync_wait *w)
+int shmsync_obj_wait_word(struct shmsync_obj *o, unsigned int word,
+			  u32 expected, const struct shmsync_wait *w)
 {
 	ktime_t deadline = w->deadline;
 	sigset_t block, saved;
 	int adopted, ret;
 	long r;
 
+	if (WARN_ON_ONCE(word >= o->nwords))
+		return -EINVAL;
 	if (kthread_should_stop())
 		return -ESHUTDOWN;
 	if (fatal_signal_pending(current))
@@ -250,7 +281,7 @@ int shmsync_obj_wait(struct shmsync_obj *o, u32 expected,
 		sigprocmask(SIG_BLOCK, &block, &saved);
 	}
 	atomic64_inc(&o->futex_waits);
-	r = shmsync_do_futex(o->uaddr, FUTEX_WAIT, expected,
+	r = shmsync_do_futex(shmsync_obj_word(o, word), FUTEX_WAIT, expected,
 			     deadline == KTIME_MAX ? NULL : &deadline);
 	if (w->mode == SHMSYNC_WAIT_KILLABLE)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
@@ -287,6 +318,13 @@ out:
 	return ret;
 }
 
+/* The kernel shim's futex wait (include/shmsync/shim.h). */
+int shmsync_obj_wait(struct shmsync_obj *o, u32 expected,
+		     const struct shmsync_wait *w)
+{
+	return shmsync_obj_wait_word(o, 0, expected, w);
+}
+
 /*
  * The removal watcher of one object handle (a kernel thread in shmsync_mm):
  * sleeps in FUTEX_WAIT on the entry's sequence word, which every removal
@@ -299,6 +337,7 @@ out:
 int shmsync_obj_watch(void *arg)
 {
 	struct shmsync_obj *o = arg;
+	unsigned int i;
 	long r;
 
 	allow_signal(SIGKILL);
@@ -316,7 +355,9 @@ int shmsync_obj_watch(void *arg)
 	/* read the sequence, then kwaiters: pairs with shmsync_obj_wait() */
 	smp_mb();
 	while (!kthread_should_stop() && atomic_read(&o->kwaiters) > 0) {
-		shmsync_do_futex(o->uaddr, FUTEX_WAKE, INT_MAX, NULL);
+		for (i = 0; i < o->nwords; i++)
+			shmsync_do_futex(shmsync_obj_word(o, i), FUTEX_WAKE,
+					 INT_MAX, NULL);
 		atomic64_inc(&o->futex_wakes);
 		msleep_interruptible(10);
 		flush_signals(current);

@@ -58,11 +58,6 @@ static const struct kernel_param_ops shmsync_attached_ops = {
 module_param_cb(attached, &shmsync_attached_ops, NULL, 0444);
 MODULE_PARM_DESC(attached, "Attached region files, one \"DEV INO\" line each (read-only)");
 
-static bool shmsync_obj_removed(struct shmsync_obj *o)
-{
-	return READ_ONCE(*o->sequence) != o->generation;
-}
-
 static bool shmsync_region_name_ok(const char *name)
 {
 	size_t i, n = strnlen(name, SHMSYNC_NAME_MAX + 1);
@@ -210,6 +205,7 @@ static void shmsync_obj_show(struct seq_file *m, struct shmsync_obj *o)
 {
 	struct shmsync_sem_handle *sh;
 	struct shmsync_mutex_handle *mh;
+	struct shmsync_rwsem_handle *rh;
 	u64 d;
 	u32 v;
 
@@ -221,6 +217,14 @@ static void shmsync_obj_show(struct seq_file *m, struct shmsync_obj *o)
 			   shmsync_obj_removed(o), shmsync_sem_value(d),
 			   shmsync_sem_nwaiters(d), atomic64_read(&sh->downs),
 			   atomic64_read(&sh->ups));
+	} else if (o->type == SHMSYNC_TYPE_RWSEM) {
+		rh = container_of(o, struct shmsync_rwsem_handle, o);
+		d = shmsync_load64(rh->ref.state);
+		seq_printf(m, "rwsem %s offset=%llu generation=%u removed=%d state=0x%016llx reads=%lld writes=%lld downgrades=%lld",
+			   o->name, o->offset, o->generation,
+			   shmsync_obj_removed(o), d,
+			   atomic64_read(&rh->reads), atomic64_read(&rh->writes),
+			   atomic64_read(&rh->downgrades));
 	} else {
 		mh = container_of(o, struct shmsync_mutex_handle, o);
 		v = shmsync_load32(&mh->ref.m->lock);
@@ -478,8 +482,9 @@ int shmsync_obj_init(struct shmsync_region *r, struct shmsync_obj *o,
 	o->sequence = (const u32 *)((char *)r->kva + seq_off);
 	o->useq = (u32 __user *)(r->uaddr + seq_off);
 	o->generation = e.sequence;
-	/* the futex word is at offset 0 of both types */
+	/* the futex word is at offset 0 of every type; a rwsem has two */
 	o->uaddr = (u32 __user *)(r->uaddr + e.offset);
+	o->nwords = type == SHMSYNC_TYPE_RWSEM ? 2 : 1;
 	memcpy(o->name, e.name, sizeof(o->name));
 	kthread_init_work(&o->wake_work, shmsync_obj_wake_work);
 	o->watcher = kthread_run(shmsync_obj_watch, o, "shmsync/w/%u", e.index);

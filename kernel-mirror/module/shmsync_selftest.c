@@ -15,6 +15,12 @@
  *   kmutex:MUTEX:COUNTER:ITERS:THREADS
  *                        as mutex:, with the robust mutex MUTEX
  *                        (shmsync_mutex_lock/unlock) instead of a semaphore
+ *   krwsem:RWSEM:COUNTERS:ITERS:THREADS
+ *                        THREADS threads on the read-write semaphore RWSEM,
+ *                        ITERS times each (0: until stopped): even ones
+ *                        write (shmsync_rwsem_down_write, plain increments
+ *                        of COUNTERS.a then COUNTERS.b, up_write), odd ones
+ *                        read (down_read, a != b counts as torn, up_read)
  *   khold:MUTEX          one thread locks MUTEX and holds it until the
  *                        module is unloaded, whose shmsync_mutex_put()
  *                        releases it as owner-died
@@ -38,10 +44,11 @@
 #define SHMSYNC_ST_THREADS	8
 #define SHMSYNC_PING_WARMUP	1000
 
-enum shmsync_st_mode { ST_PINGPONG, ST_PING, ST_MUTEX, ST_BLOCK, ST_KMUTEX, ST_KHOLD };
+enum shmsync_st_mode { ST_PINGPONG, ST_PING, ST_MUTEX, ST_BLOCK, ST_KMUTEX, ST_KHOLD,
+			    ST_KRWSEM };
 
 static const char * const shmsync_st_names[] = {
-	"pingpong", "ping", "mutex", "block", "kmutex", "khold"
+	"pingpong", "ping", "mutex", "block", "kmutex", "khold", "krwsem"
 };
 
 struct shmsync_selftest {
@@ -49,7 +56,10 @@ struct shmsync_selftest {
 	char arg[64];
 	struct shmsync_sem_handle *a, *b;
 	struct shmsync_mutex_handle *m;
+	struct shmsync_rwsem_handle *rw;
 	atomic64_t owner_died;
+	atomic64_t reads, writes, torn;
+	atomic_t started;		/* krwsem: odd-numbered starts write */
 	long rounds;
 	int nthreads;
 	struct task_struct *tasks[SHMSYNC_ST_THREADS];
@@ -114,6 +124,49 @@ static int shmsync_st_lock(struct shmsync_selftest *t)
 		atomic64_inc(&t->owner_died);
 		ret = shmsync_mutex_consistent(t->m);
 	}
+	return ret;
+}
+
+/*
+ * One krwsem thread: even-numbered threads write, odd ones read. The
+ * counters are plain 8-byte words: the rwsem is the only lock.
+ */
+static int shmsync_st_rwsem(struct shmsync_selftest *t)
+{
+	u64 *a = t->a->ref.data, *b = t->b->ref.data;
+	bool writer = atomic_inc_return(&t->started) % 2 == 1;
+	long i;
+	int ret = 0;
+
+	for (i = 0; (!t->rounds || i < t->rounds) && !shmsync_st_stopping(); i++) {
+		if (writer) {
+			ret = shmsync_rwsem_down_write(t->rw);
+			if (ret)
+				break;
+			WRITE_ONCE(*a, READ_ONCE(*a) + 1);
+			cond_resched();
+			WRITE_ONCE(*b, READ_ONCE(*b) + 1);
+			ret = shmsync_rwsem_up_write(t->rw);
+			atomic64_inc(&t->writes);
+		} else {
+			ret = shmsync_rwsem_down_read(t->rw);
+			if (ret)
+				break;
+			if (READ_ONCE(*a) != READ_ONCE(*b))
+				atomic64_inc(&t->torn);
+			ret = shmsync_rwsem_up_read(t->rw);
+			atomic64_inc(&t->reads);
+		}
+		if (ret)
+			break;
+		atomic64_inc(&t->done);
+		if (i % 8 == 7)
+			usleep_range(20, 100);
+		else
+			cond_resched();
+	}
+	pr_info("selftest krwsem:%s: %s thread finished: %ld operations, %lld torn reads, error %d\n",
+		t->arg, writer ? "writer" : "reader", i, atomic64_read(&t->torn), ret);
 	return ret;
 }
 
@@ -208,6 +261,9 @@ static int shmsync_st_thread(void *arg)
 				cond_resched();
 		}
 		break;
+	case ST_KRWSEM:
+		ret = shmsync_st_rwsem(t);
+		break;
 	case ST_KHOLD:
 		ret = shmsync_st_lock(t);
 		if (!ret) {
@@ -265,6 +321,11 @@ static int shmsync_st_parse(struct shmsync_region *r, char *item,
 		if (kstrtol(f[2], 10, &t->rounds) || t->rounds < 0 ||
 		    kstrtoint(f[3], 10, &t->nthreads))
 			return -EINVAL;
+	} else if (!strcmp(mode, "krwsem") && n == 4) {
+		t->mode = ST_KRWSEM;
+		if (kstrtol(f[2], 10, &t->rounds) || t->rounds < 0 ||
+		    kstrtoint(f[3], 10, &t->nthreads))
+			return -EINVAL;
 	} else if (!strcmp(mode, "khold") && n == 1) {
 		t->mode = ST_KHOLD;
 	} else if (!strcmp(mode, "block") && n == 2) {
@@ -306,6 +367,18 @@ static int shmsync_st_parse(struct shmsync_region *r, char *item,
 			return 0;
 		t->b = shmsync_st_sem(r, f[1], "");
 		break;
+	case ST_KRWSEM:
+		t->rw = shmsync_rwsem_get(r, f[0]);
+		if (IS_ERR(t->rw)) {
+			pr_err("selftest: no rwsem \"%s\" in region %s (error %ld)\n",
+			       f[0], r->name, PTR_ERR(t->rw));
+			return PTR_ERR(t->rw);
+		}
+		t->a = shmsync_st_sem(r, f[1], ".a");
+		if (IS_ERR(t->a))
+			return PTR_ERR(t->a);
+		t->b = shmsync_st_sem(r, f[1], ".b");
+		break;
 	}
 	return PTR_ERR_OR_ZERO(t->b);
 }
@@ -318,6 +391,8 @@ static void shmsync_st_free(struct shmsync_selftest *t)
 		shmsync_sem_put(t->b);
 	if (!IS_ERR_OR_NULL(t->m))
 		shmsync_mutex_put(t->m);
+	if (!IS_ERR_OR_NULL(t->rw))
+		shmsync_rwsem_put(t->rw);
 	vfree(t->rtt);
 	kfree(t);
 }
@@ -419,6 +494,11 @@ void shmsync_selftest_show(struct seq_file *m)
 		if (t->mode == ST_KMUTEX || t->mode == ST_KHOLD)
 			seq_printf(m, " owner_died=%lld",
 				   atomic64_read(&t->owner_died));
+		if (t->mode == ST_KRWSEM)
+			seq_printf(m, " reads=%lld writes=%lld torn=%lld",
+				   atomic64_read(&t->reads),
+				   atomic64_read(&t->writes),
+				   atomic64_read(&t->torn));
 		if (t->mode == ST_PING)
 			seq_printf(m, " rounds=%ld p50_ns=%llu p90_ns=%llu max_ns=%llu",
 				   t->rounds, t->p50_ns, t->p90_ns, t->max_ns);

@@ -17,14 +17,22 @@
 #             down_timeout, down_interruptible/killable and signals,
 #             kthread_stop, up() from atomic context (deferred wake), the
 #             mutex API (trylock/timeout/interruptible/EDEADLK/EPERM)
-#   removal   kernel threads blocked on a semaphore and a mutex end with
-#             -EIDRM when a JVM removes them
+#   removal   kernel threads blocked on a semaphore, a mutex and a rwsem
+#             (down_read and down_write) end with -EIDRM when a JVM removes
+#             them
 #   kmutex    a JVM, glibc pthread_mutex_lock, C mutex.h and 2 kthreads
 #             (shmsync_mutex_lock) on one robust mutex: exact counter
 #   kowner    a kthread holds a mutex at rmmod: released as owner-died, the
 #             waiting JVM gets OwnerDiedException
 #   dkms      the module built by "dkms add" + "dkms build" (dkms.conf) on the
 #             host for this kernel loads and answers a JVM
+#   krwsem    a JVM (RwSemaphore, 2 readers + 2 writers) and 4 kthreads
+#             (shmsync_rwsem_down_read/down_write, 2 + 2) on one rwsem: under
+#             the write lock a then b are incremented, readers check a == b;
+#             no torn read, a = b = all writes, both kinds progress during the
+#             JVM's run; then shmsync_test.ko on the same rwsem: trylock,
+#             timeouts, interruptible/killable and signals, downgrade,
+#             kthread_stop; the state word ends free (0 but for PHASE)
 #   kattach   header kernel_attach/kernel_generation across insmod/rmmod;
 #             Region.unlink refused while attached, allowed after; a cp'd
 #             copy (kernel_attach = 1 in its header) can be unlinked
@@ -40,7 +48,8 @@ R=t
 RTT_RUNS=${RTT_RUNS:-5}
 RTT_ROUNDS=${RTT_ROUNDS:-2000}
 MUTEX_ITERS=${MUTEX_ITERS:-5000}
-SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity api removal kmutex kowner dkms kattach}
+RW_ITERS=${RW_ITERS:-3000}
+SCEN=${SCENARIOS:-corrupt pingpong c-interop rtt mutex rmmod identity api removal kmutex kowner krwsem dkms kattach}
 
 log() { echo "[$(cut -d' ' -f1 /proc/uptime)] $*"; }
 result() { # scenario PASS|FAIL detail...
@@ -96,7 +105,7 @@ log "kernel $(uname -r), scenarios: $SCEN"
 dmesg -n 1 2>/dev/null
 log "setup"
 $JAVA setup $R 1048576 pp.ping pp.pong kp.ping kp.pong jj.ping jj.pong cp.ping cp.pong \
-	m=1 cnt h=1 cnt2 blk api rms kcnt >setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
+	m=1 cnt h=1 cnt2 blk api rms kcnt krw.a krw.b >setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
 $JAVA mkmutex $R km ko rmm apim >>setup.log 2>&1 || { result setup FAIL "$(tail -3 setup.log)"; exit 1; }
 log "$(cat setup.log)"
 
@@ -317,31 +326,35 @@ removal)
 	log "scenario removal"
 	unload
 	dmesg -C
+	$JAVA mkrwsem $R rmw >removal-mk.log 2>&1 || { result removal FAIL "mkrwsem: $(tail -1 removal-mk.log)"; continue; }
 	insmod $MODKO region=$R || { result removal FAIL insmod; continue; }
-	insmod $TESTKO region=$R removal=rms,rmm || { result removal FAIL "insmod shmsync_test"; unload; continue; }
+	insmod $TESTKO region=$R removal=rms,rmm rmrwsem=rmw || { result removal FAIL "insmod shmsync_test"; unload; continue; }
 	end=$(($(now) + 60))
 	while [ "$(now)" -lt $end ]; do
-		grep -q '^sem rms .*kwaiters=1' $DBG/$R/status && grep -q '^mutex rmm .*kwaiters=1' $DBG/$R/status && break
+		grep -q '^sem rms .*kwaiters=1' $DBG/$R/status && grep -q '^mutex rmm .*kwaiters=1' $DBG/$R/status \
+			&& grep -q '^rwsem rmw .*kwaiters=2' $DBG/$R/status && break
 		sleep 0.5
 	done
-	before=$(grep -E '^(sem rms|mutex rmm)' $DBG/$R/status | sed 's/ offset.*kwaiters=/ kwaiters=/; s/ futex_waits.*//' | tr '\n' ' ')
+	before=$(grep -E '^(sem rms|mutex rmm|rwsem rmw)' $DBG/$R/status | sed 's/ offset.*kwaiters=/ kwaiters=/; s/ futex_waits.*//' | tr '\n' ' ')
 	t0=$(cut -d' ' -f1 /proc/uptime)
-	$JAVA remove $R rms rmm >remove.log 2>&1
+	$JAVA remove $R rms rmm rmw >remove.log 2>&1
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	end=$(($(now) + 30))
-	while [ "$(now)" -lt $end ] && [ "$(dmesg | grep -c 'shmsync_test: RESULT removal-')" -lt 2 ]; do sleep 0.2; done
+	while [ "$(now)" -lt $end ] && [ "$(dmesg | grep -c 'shmsync_test: RESULT removal-')" -lt 4 ]; do sleep 0.2; done
 	t2=$(cut -d' ' -f1 /proc/uptime)
 	rs=$(dmesg | sed -n 's/.*shmsync_test: RESULT removal-sem //p' | head -1)
 	rm=$(dmesg | sed -n 's/.*shmsync_test: RESULT removal-mutex //p' | head -1)
+	rr=$(dmesg | sed -n 's/.*shmsync_test: RESULT removal-rwsem-read //p' | head -1)
+	rw=$(dmesg | sed -n 's/.*shmsync_test: RESULT removal-rwsem-write //p' | head -1)
 	rmmod shmsync_test
 	t=$(do_rmmod) || { result removal FAIL "rmmod hung"; continue; }
-	log "  before [$before] $(tr '\n' ' ' <remove.log) sem [$rs] mutex [$rm] java $t0-$t1 results by $t2"
+	log "  before [$before] $(tr '\n' ' ' <remove.log) sem [$rs] mutex [$rm] rwsem [$rr] [$rw] java $t0-$t1 results by $t2"
 	lat=$(echo "$t1 $t2" | awk '{printf "%.1f", $2 - $1}')
-	for x in sem:"$rs" mutex:"$rm"; do
+	for x in sem:"$rs" mutex:"$rm" rwsem-read:"$rr" rwsem-write:"$rw"; do
 		n=${x%%:*}; line=${x#*:}
 		v=${line%% *}
 		[ -n "$(dmesg_bad)" ] && v=FAIL
-		result removal-$n "${v:-FAIL}" "kernel thread blocked on the $n (${before:-not seen waiting}); Region.remove by a JVM ended its wait: ${line#* } (results ${lat}s after the JVM exited)"
+		result removal-$n "${v:-FAIL}" "kernel thread blocked on the ${n%-*} (${before:-not seen waiting}); Region.remove by a JVM ended its wait: ${line#* } (results ${lat}s after the JVM exited)"
 	done
 	;;
 kmutex)
@@ -373,6 +386,65 @@ kmutex)
 	else
 		result kmutex FAIL "rc=$rc counter=$cnt expected=$exp after [$mst] owner_died [$died] $(tail -q -n 1 kmutex-j.log kmutex-c1.log kmutex-c2.log | tr '\n' ' ')"
 	fi
+	;;
+krwsem)
+	log "scenario krwsem"
+	unload
+	dmesg -C
+	$JAVA mkrwsem $R krw >krwsem-mk.log 2>&1 || { result krwsem FAIL "mkrwsem: $(tail -1 krwsem-mk.log)"; continue; }
+	insmod $MODKO region=$R selftest=krwsem:krw:krw:0:4 || { result krwsem FAIL insmod; continue; }
+	k0=$(st_line krwsem:krw)
+	$JAVA rwsem $R krw krw $RW_ITERS 2 2 >krwsem-j.log 2>&1 &
+	j1=$!
+	watchdog 300 $j1
+	wait $j1; rc=$?
+	k1=$(st_line krwsem:krw)
+	rs=$(grep '^rwsem krw' $DBG/$R/status | sed 's/ offset=[^ ]* generation=[^ ]* removed=[^ ]*//')
+	t=$(do_rmmod) || { result krwsem FAIL "rmmod hung"; continue; }
+	kw=$(dmesg | sed -n 's/.*selftest krwsem:krw: writer thread finished: \([0-9]*\) operations.*/\1/p' | awk '{s += $1} END {print s + 0}')
+	kr=$(dmesg | sed -n 's/.*selftest krwsem:krw: reader thread finished: \([0-9]*\) operations.*/\1/p' | awk '{s += $1} END {print s + 0}')
+	nfin=$(dmesg | grep -c 'selftest krwsem:krw: .* thread finished')
+	ktorn=$(dmesg | sed -n 's/.*selftest krwsem:krw: .* operations, \([0-9]*\) torn.*/\1/p' | sort -n | tail -1)
+	jd=$(grep '^DONE' krwsem-j.log)
+	jw=$(echo "$jd" | field writes); jr=$(echo "$jd" | field reads); jt=$(echo "$jd" | field torn)
+	ca=$($C counter $R krw.a | field counter); cb=$($C counter $R krw.b | field counter)
+	exp=$((${jw:-0} + kw))
+	r0=$(echo "$k0" | field reads); w0=$(echo "$k0" | field writes)
+	r1=$(echo "$k1" | field reads); w1=$(echo "$k1" | field writes)
+	log "  JVM [$jd] kthreads before [$k0] after [$k1] finished: $nfin threads, reads $kr writes $kw torn ${ktorn:-?}; a=$ca b=$cb expected $exp; [$rs]; rmmod ${t}s"
+	if [ $rc = 0 ] && [ "$jw" = $((2 * RW_ITERS)) ] && [ "$jr" = $((2 * RW_ITERS)) ] && [ "$jt" = 0 ] \
+	   && [ "$nfin" = 4 ] && [ "$ktorn" = 0 ] && [ "$ca" = "$exp" ] && [ "$cb" = "$exp" ] \
+	   && [ "${r1:-0}" -gt "${r0:-0}" ] && [ "${w1:-0}" -gt "${w0:-0}" ] && [ -z "$(dmesg_bad)" ]; then
+		result krwsem PASS "a=b=$ca = JVM writes $jw (2 writer threads, RwSemaphore) + kthread writes $kw (2 threads, shmsync_rwsem_down_write); no torn read (JVM $jr reads by 2 threads, kthreads $kr by 2); during the JVM's run kthread reads $r0->$r1, writes $w0->$w1; rmmod stopped the blocked kthreads in ${t}s"
+	else
+		result krwsem FAIL "rc=$rc JVM [$jd] a=$ca b=$cb expected $exp kthreads [$k0] -> [$k1] finished $nfin torn ${ktorn:-?} $(tail -2 krwsem-j.log | tr '\n' ' ') $(dmesg_bad)"
+	fi
+	dmesg -C
+	insmod $MODKO region=$R || { result krwsem-api FAIL insmod; continue; }
+	if ! timeout 300 insmod $TESTKO region=$R rwsem=krw; then
+		result krwsem-api FAIL "insmod shmsync_test: $(dmesg | grep shmsync_test | tail -2 | tr '\n' ' ')"
+		unload; continue
+	fi
+	sleep 1	# deferred wakes of the releases by insmod's task
+	rs=$(grep '^rwsem krw' $DBG/$R/status)
+	log "  $rs"
+	for n in rwsem-try rwsem-interrupt rwsem-killable rwsem-stop; do
+		line=$(dmesg | sed -n "s/.*shmsync_test: RESULT $n \(.*\)/\1/p" | head -1)
+		v=${line%% *}; d=${line#* }
+		[ -n "$(dmesg_bad)" ] && { v=FAIL; d="$d $(dmesg_bad)"; }
+		[ -n "$line" ] || d="no result line"
+		result krwsem-api-${n#rwsem-} "${v:-FAIL}" "$d"
+	done
+	st=$(echo "$rs" | field state)
+	dw=$(echo "$rs" | field deferred_wakes)
+	# free: every bit but PHASE (which each hand-off to queued readers toggles) is 0
+	if { [ "$st" = 0x0000000000000000 ] || [ "$st" = 0x0000000000000002 ]; } && [ "${dw:-0}" -ge 2 ]; then
+		result krwsem-api-state PASS "state word $st after the API tests (free: no hold, no queued reader or writer; only PHASE may be set); $dw wakes deferred to the worker (releases by insmod's task)"
+	else
+		result krwsem-api-state FAIL "[$rs]"
+	fi
+	rmmod shmsync_test
+	t=$(do_rmmod) || result krwsem-api-state FAIL "rmmod hung"
 	;;
 kowner)
 	log "scenario kowner"

@@ -14,6 +14,7 @@
 struct shmsync_region;
 struct shmsync_sem_handle;
 struct shmsync_mutex_handle;
+struct shmsync_rwsem_handle;
 
 struct shmsync_region *shmsync_region_attach(const char *name);
 void shmsync_region_detach(struct shmsync_region *r);
@@ -43,6 +44,28 @@ int __must_check shmsync_mutex_lock_timeout(struct shmsync_mutex_handle *m,
 					    long timeout);
 int shmsync_mutex_unlock(struct shmsync_mutex_handle *m);
 int shmsync_mutex_consistent(struct shmsync_mutex_handle *m);
+
+struct shmsync_rwsem_handle *shmsync_rwsem_get(struct shmsync_region *r,
+					       const char *name);
+void shmsync_rwsem_put(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_down_read_trylock(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_down_read(struct shmsync_rwsem_handle *s);
+int __must_check
+shmsync_rwsem_down_read_interruptible(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_down_read_killable(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_down_read_timeout(struct shmsync_rwsem_handle *s,
+						 long timeout);
+int __must_check shmsync_rwsem_down_write_trylock(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_down_write(struct shmsync_rwsem_handle *s);
+int __must_check
+shmsync_rwsem_down_write_interruptible(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_down_write_killable(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_down_write_timeout(struct shmsync_rwsem_handle *s,
+						  long timeout);
+int shmsync_rwsem_up_read(struct shmsync_rwsem_handle *s);
+int shmsync_rwsem_up_write(struct shmsync_rwsem_handle *s);
+int shmsync_rwsem_downgrade_write(struct shmsync_rwsem_handle *s);
+int __must_check shmsync_rwsem_try_upgrade(struct shmsync_rwsem_handle *s);
 
 int shmsync_kthread_enter(void);
 void shmsync_kthread_exit(void);

@@ -3,6 +3,7 @@ import io.shmsync.Mutex;
 import io.shmsync.OwnerDiedException;
 import io.shmsync.Region;
 import io.shmsync.RegionEntry;
+import io.shmsync.RwSemaphore;
 import io.shmsync.Semaphore;
 
 import java.lang.foreign.Arena;
@@ -92,6 +93,15 @@ public final class GuestTest {
                     }
                 }
             }
+            case "mkrwsem" -> {
+                try (Region r = Region.open(a[1])) {
+                    for (int i = 2; i < a.length; i++) {
+                        r.rwSemaphore(a[i]);
+                    }
+                    System.out.println("OK");
+                }
+            }
+            case "rwsem" -> rwsem(a);
             case "lockmutex" -> lockMutex(a);
             case "ownerdied" -> ownerDied(a);
             default -> throw new IllegalArgumentException(a[0]);
@@ -284,6 +294,64 @@ public final class GuestTest {
                 throw new RuntimeException(err[0]);
             }
             System.out.println("DONE iterations=" + (long) iters * threads);
+        }
+    }
+
+    /**
+     * rwsem R RW COUNTERS ITERS READERS WRITERS: on the read-write semaphore RW, WRITERS threads increment
+     * COUNTERS.a then COUNTERS.b under the write lock, READERS threads check a == b under a read hold,
+     * ITERS times each (bounded waits: a lock not taken within TIMEOUT_S fails). Prints reads, writes, torn.
+     */
+    static void rwsem(String[] a) throws Exception {
+        int iters = Integer.parseInt(a[4]), readers = Integer.parseInt(a[5]), writers = Integer.parseInt(a[6]);
+        try (Region r = Region.open(a[1]); Arena arena = Arena.ofShared()) {
+            RwSemaphore rw = r.rwSemaphore(a[2]);
+            MemorySegment ca = mapObject(r, a[3] + ".a", arena), cb = mapObject(r, a[3] + ".b", arena);
+            System.out.println("READY " + rw);
+            Thread[] ts = new Thread[readers + writers];
+            Throwable[] err = new Throwable[1];
+            java.util.concurrent.atomic.AtomicLong reads = new java.util.concurrent.atomic.AtomicLong(),
+                    writes = new java.util.concurrent.atomic.AtomicLong(),
+                    torn = new java.util.concurrent.atomic.AtomicLong();
+            for (int t = 0; t < ts.length; t++) {
+                boolean writer = t < writers;
+                ts[t] = new Thread(() -> {
+                    try {
+                        java.util.concurrent.locks.Lock l = writer ? rw.writeLock() : rw.readLock();
+                        for (int i = 0; i < iters; i++) {
+                            if (!l.tryLock(TIMEOUT_S, TimeUnit.SECONDS)) {
+                                throw new IllegalStateException((writer ? "write" : "read")
+                                        + " lock not taken within " + TIMEOUT_S + " s: " + rw);
+                            }
+                            try {
+                                if (writer) {   // plain: the rwsem is the lock
+                                    ca.set(ValueLayout.JAVA_LONG, 0, ca.get(ValueLayout.JAVA_LONG, 0) + 1);
+                                    Thread.yield();
+                                    cb.set(ValueLayout.JAVA_LONG, 0, cb.get(ValueLayout.JAVA_LONG, 0) + 1);
+                                    writes.incrementAndGet();
+                                } else {
+                                    if (ca.get(ValueLayout.JAVA_LONG, 0) != cb.get(ValueLayout.JAVA_LONG, 0)) {
+                                        torn.incrementAndGet();
+                                    }
+                                    reads.incrementAndGet();
+                                }
+                            } finally {
+                                l.unlock();
+                            }
+                        }
+                    } catch (Throwable x) {
+                        err[0] = x;
+                    }
+                });
+                ts[t].start();
+            }
+            for (Thread t : ts) {
+                t.join();
+            }
+            System.out.println("DONE reads=" + reads + " writes=" + writes + " torn=" + torn + " " + rw);
+            if (err[0] != null) {
+                throw new RuntimeException(err[0]);
+            }
         }
     }
 

@@ -27,11 +27,28 @@
  *                  after the holder's unlock the other locks; M is
  *                  unlocked again at the end
  *
+ *   insmod shmsync_test.ko region=R rwsem=W
+ *     on the free read-write semaphore W (left free, handle kept until
+ *     rmmod), with the write lock taken by insmod's task (trylock; its
+ *     releases from a user task are deferred wakes):
+ *     rwsem-try    read/write trylock -EAGAIN, down_*_timeout(0) and
+ *                  (300 ms) -ETIMEDOUT after the time
+ *     rwsem-interrupt  down_read/down_write_interruptible end with -EINTR
+ *                  at SIGUSR1
+ *     rwsem-killable   down_read_killable ignores SIGUSR1 and is admitted
+ *                  by downgrade_write; down_write_killable ignores it and
+ *                  gets the lock at the last up_read
+ *     rwsem-stop   down_read_interruptible under kthread_stop(): -ESHUTDOWN
+ *
  *   insmod shmsync_test.ko region=R removal=S[,M]
  *     a thread blocks in down(S) (and, with M, one thread holds mutex M
  *     while another blocks in mutex_lock(M)); when a process removes S (M)
  *     from the region, the blocked calls print RESULT removal-sem /
  *     removal-mutex PASS if they returned -EIDRM.
+ *     ... rmrwsem=W: also, with W's write lock taken by insmod's task, one
+ *     thread blocks in down_read(W) and one in down_write(W); RESULT
+ *     removal-rwsem-read / removal-rwsem-write PASS if they returned
+ *     -EIDRM when W is removed.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -56,6 +73,12 @@ MODULE_PARM_DESC(sem, "Semaphore for the API tests (value 0, no waiters)");
 static char *mutex;
 module_param(mutex, charp, 0444);
 MODULE_PARM_DESC(mutex, "Unlocked robust mutex for the mutex API tests");
+static char *rwsem;
+module_param(rwsem, charp, 0444);
+MODULE_PARM_DESC(rwsem, "Free read-write semaphore for the rwsem API tests");
+static char *rmrwsem;
+module_param(rmrwsem, charp, 0444);
+MODULE_PARM_DESC(rmrwsem, "With removal=: also block on this rwsem until a process removes it");
 static char *removal;
 module_param(removal, charp, 0444);
 MODULE_PARM_DESC(removal, "SEM[,MUTEX]: block on them until a process removes them");
@@ -64,6 +87,7 @@ static struct shmsync_region *reg;
 static struct shmsync_sem_handle *hs;
 static struct shmsync_sem_handle *hrm;
 static struct shmsync_mutex_handle *hm;
+static struct shmsync_rwsem_handle *hrw;
 
 #define result(name, ok, fmt, ...)					\
 	pr_info("RESULT %s %s " fmt "\n", name, (ok) ? "PASS" : "FAIL",	\
@@ -411,7 +435,44 @@ static int fn_rm_lock(struct tt *t)
 	return ret;
 }
 
-static struct tt rm_tt[3];
+static struct shmsync_rwsem_handle *hrmw;
+
+static int fn_rm_rwread(struct tt *t)
+{
+	int ret = shmsync_rwsem_down_read(hrmw);
+
+	result("removal-rwsem-read", ret == -EIDRM, "down_read() returned %d", ret);
+	return ret;
+}
+
+static int fn_rm_rwwrite(struct tt *t)
+{
+	int ret = shmsync_rwsem_down_write(hrmw);
+
+	result("removal-rwsem-write", ret == -EIDRM, "down_write() returned %d", ret);
+	return ret;
+}
+
+static struct tt rm_tt[5];
+
+static int start_rm_rwsem(void)
+{
+	int ret;
+
+	hrmw = shmsync_rwsem_get(reg, rmrwsem);
+	if (IS_ERR(hrmw)) {
+		ret = PTR_ERR(hrmw);
+		hrmw = NULL;
+		return ret;
+	}
+	ret = shmsync_rwsem_down_write_trylock(hrmw);
+	if (ret)
+		return ret;
+	ret = tt_start(&rm_tt[3], fn_rm_rwread, "rmrwr");
+	if (!ret)
+		ret = tt_start(&rm_tt[4], fn_rm_rwwrite, "rmrww");
+	return ret;
+}
 
 static int start_removal(void)
 {
@@ -451,6 +512,142 @@ out:
 
 /* --------------------------------------------------------------- module */
 
+/* ---------------------------------------------------------------- rwsem */
+
+static int fn_rw_try(struct tt *t)
+{
+	int r0, r1, r2, r3, r4, r5;
+	ktime_t t0;
+	s64 ms1, ms2;
+
+	r0 = shmsync_rwsem_down_read_trylock(hrw);
+	r1 = shmsync_rwsem_down_write_trylock(hrw);
+	r2 = shmsync_rwsem_down_read_timeout(hrw, 0);
+	r3 = shmsync_rwsem_down_write_timeout(hrw, 0);
+	t0 = ktime_get();
+	r4 = shmsync_rwsem_down_read_timeout(hrw, msecs_to_jiffies(300));
+	ms1 = ktime_ms_delta(ktime_get(), t0);
+	t0 = ktime_get();
+	r5 = shmsync_rwsem_down_write_timeout(hrw, msecs_to_jiffies(300));
+	ms2 = ktime_ms_delta(ktime_get(), t0);
+	pr_info("rwsem-try: read_trylock=%d write_trylock=%d read_timeout(0)=%d write_timeout(0)=%d read_timeout(300 ms)=%d after %lld ms write_timeout(300 ms)=%d after %lld ms\n",
+		r0, r1, r2, r3, r4, ms1, r5, ms2);
+	return r0 == -EAGAIN && r1 == -EAGAIN && r2 == -ETIMEDOUT &&
+	       r3 == -ETIMEDOUT && r4 == -ETIMEDOUT && ms1 >= 300 &&
+	       r5 == -ETIMEDOUT && ms2 >= 300 ? 0 : -EINVAL;
+}
+
+static int fn_rw_rintr(struct tt *t)
+{
+	allow_signal(SIGUSR1);
+	return shmsync_rwsem_down_read_interruptible(hrw);
+}
+
+static int fn_rw_wintr(struct tt *t)
+{
+	allow_signal(SIGUSR1);
+	return shmsync_rwsem_down_write_interruptible(hrw);
+}
+
+static int fn_rw_rkill(struct tt *t)
+{
+	int ret;
+
+	allow_signal(SIGUSR1);
+	ret = shmsync_rwsem_down_read_killable(hrw);
+	flush_signals(current);
+	return ret ? ret : shmsync_rwsem_up_read(hrw);
+}
+
+static int fn_rw_wkill(struct tt *t)
+{
+	int ret;
+
+	allow_signal(SIGUSR1);
+	ret = shmsync_rwsem_down_write_killable(hrw);
+	flush_signals(current);
+	return ret ? ret : shmsync_rwsem_up_write(hrw);
+}
+
+static int fn_rw_stop(struct tt *t)
+{
+	return shmsync_rwsem_down_read_interruptible(hrw);
+}
+
+/* Runs fn in a thread, sends SIGUSR1 after 300 ms; its result or 1 if it goes on. */
+static int rw_signalled(int (*fn)(struct tt *t), const char *name,
+			struct tt *t, bool stays)
+{
+	if (tt_start(t, fn, name))
+		return -ECHILD;
+	msleep(300);
+	send_sig(SIGUSR1, t->task, 1);
+	if (stays) {
+		msleep(500);
+		return completion_done(&t->done) ? t->ret : 1;
+	}
+	if (!wait_for_completion_timeout(&t->done, 20 * HZ))
+		return 1;
+	return t->ret;
+}
+
+static void test_rwsem(void)
+{
+	struct tt a = {}, b = {}, c = {}, d = {}, e = {};
+	int w0, ri, wi, rk, dg, wk, up, ws, st, rel;
+	bool rkdone, wkdone;
+
+	hrw = shmsync_rwsem_get(reg, rwsem);
+	if (IS_ERR(hrw)) {
+		result("rwsem-try", 0, "shmsync_rwsem_get: %ld", PTR_ERR(hrw));
+		hrw = NULL;
+		return;
+	}
+	w0 = shmsync_rwsem_down_write_trylock(hrw);
+	if (!tt_start(&a, fn_rw_try, "rwtry")) {
+		wait_for_completion(&a.done);
+		tt_stop(&a);
+	}
+	result("rwsem-try", w0 == 0 && a.ret == 0,
+	       "write_trylock by insmod: %d; another thread: trylocks -EAGAIN, timeouts -ETIMEDOUT after the time (%d)",
+	       w0, a.ret);
+
+	ri = rw_signalled(fn_rw_rintr, "rwrintr", &b, false);
+	tt_stop(&b);
+	wi = rw_signalled(fn_rw_wintr, "rwwintr", &c, false);
+	tt_stop(&c);
+	result("rwsem-interrupt", ri == -EINTR && wi == -EINTR,
+	       "write lock held; down_read_interruptible at SIGUSR1: %d, down_write_interruptible at SIGUSR1: %d",
+	       ri, wi);
+
+	rk = rw_signalled(fn_rw_rkill, "rwrkill", &d, true);
+	dg = shmsync_rwsem_downgrade_write(hrw);	/* admits d; we now read */
+	rkdone = wait_for_completion_timeout(&d.done, 20 * HZ);
+	tt_stop(&d);
+	wk = rw_signalled(fn_rw_wkill, "rwwkill", &e, true);
+	up = shmsync_rwsem_up_read(hrw);		/* the last read: e gets it */
+	wkdone = wait_for_completion_timeout(&e.done, 20 * HZ);
+	tt_stop(&e);
+	result("rwsem-killable", rk == 1 && dg == 0 && rkdone && d.ret == 0 &&
+	       wk == 1 && up == 0 && wkdone && e.ret == 0,
+	       "down_read_killable went on after SIGUSR1 (%d), downgrade_write %d admitted it: %d; down_write_killable went on after SIGUSR1 (%d), up_read %d gave it the lock: %d",
+	       rk, dg, d.ret, wk, up, e.ret);
+
+	ws = shmsync_rwsem_down_write_trylock(hrw);
+	if (tt_start(&c, fn_rw_stop, "rwstop")) {
+		result("rwsem-stop", 0, "kthread_run");
+		return;
+	}
+	msleep(300);
+	kthread_stop(c.task);
+	put_task_struct(c.task);
+	st = c.ret;
+	rel = shmsync_rwsem_up_write(hrw);
+	result("rwsem-stop", ws == 0 && st == -ESHUTDOWN && rel == 0,
+	       "write lock %d; down_read_interruptible under kthread_stop(): %d; up_write %d",
+	       ws, st, rel);
+}
+
 static int __init shmsync_test_init(void)
 {
 	struct shmsync_region *again;
@@ -464,8 +661,14 @@ static int __init shmsync_test_init(void)
 		return PTR_ERR(reg);
 	if (removal) {
 		ret = start_removal();
+		if (!ret && rmrwsem)
+			ret = start_rm_rwsem();
 		if (ret)
 			goto fail;
+		return 0;
+	}
+	if (rwsem) {
+		test_rwsem();
 		return 0;
 	}
 	if (!sem) {
@@ -517,6 +720,10 @@ static void __exit shmsync_test_exit(void)
 		shmsync_sem_put(hs);
 	if (hmx)
 		shmsync_mutex_put(hmx);
+	if (hrw)
+		shmsync_rwsem_put(hrw);
+	if (hrmw)
+		shmsync_rwsem_put(hrmw);
 	shmsync_region_detach(reg);
 }
 
