@@ -178,7 +178,12 @@ public sealed class Semaphore permits PosixSemaphore {
 
     /** The fast path: take a token if one is there (CAS with acquire order). */
     private boolean tryTake() {
-        long d = (long) DATA.get(segment, data);
+        // First guess the state of an uncontended lock-like semaphore (one permit, no waiter): one CAS, no
+        // load, as release() guesses 0 -> 1. Otherwise the CAS returned the current value.
+        long d = (long) DATA.compareAndExchangeAcquire(segment, data, 1L, 0L);
+        if (d == 1L) {
+            return true;
+        }
         while ((d & VALUE_MASK) != 0) {
             long witness = (long) DATA.compareAndExchangeAcquire(segment, data, d, d - 1);
             if (witness == d) {
