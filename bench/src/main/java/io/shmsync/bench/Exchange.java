@@ -39,7 +39,7 @@ import java.util.concurrent.locks.LockSupport;
  * I µs) traffic. One round trip = ping {@code signal()} + {@code await()}, pong {@code await()} + {@code signal()}.
  *
  * <pre>
- * Exchange --mech M [--rounds R] [--warmup W] [--cpus P,Q] [--interval-us I] [--spin-ns N] [--hgrm FILE]
+ * Exchange --mech M [--rounds R] [--warmup W] [--cpus P,Q] [--interval-us I] [--sparse-warmup S] [--spin-ns N] [--hgrm FILE]
  * </pre>
  * Mechanisms ({@code M}, also the {@code mech=} of the RESULT line):
  * <ul>
@@ -63,7 +63,11 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@code pipe}: two named pipes (FIFOs) opened with {@link FileChannel}, one byte each way (blocking).</li>
  * </ul>
  * Dense: W warm-up round trips (not recorded), then R timed ones. Sparse ({@code --interval-us I}): W dense warm-up
- * round trips, then R timed round trips started every I µs (the ping thread sleeps with {@code parkNanos} in
+ * round trips, then S untimed gapped ones ({@code --sparse-warmup S}, default {@value #SPARSE_WARMUP_ROUNDS}, one every
+ * max(100 µs, 5 × the spin budget) but at most every I µs, so that each wait outlasts any spin: a spinner that always
+ * caught the signal during the dense warm-up runs its park path here for the first time, and the JIT's tier-up of that
+ * path — which at one message per I µs would otherwise happen inside the timed window — is not the steady-state cost),
+ * then R timed round trips started every I µs (the ping thread sleeps with {@code parkNanos} in
  * between; a round trip that overruns its slot starts the next one at once). Prints
  * <pre>RESULT mech=M rounds=R cpus=P,Q p50_ns=.. p90_ns=.. p99_ns=.. p999_ns=.. max_ns=.. mean_ns=.. cpu_us_per_rt=X sys_pct=Y
  *        [interval_us=I wall_s=S cpu_pct=C ping_cpu_us=A pong_cpu_us=B] spin_ns=N</pre>
@@ -102,6 +106,7 @@ public final class Exchange {
         String mech = null;
         long rounds = 20_000;
         long warmup = -1;
+        long sparseWarmup = -1;
         long intervalUs = 0;
         long spinNs = 20_000;
         int cpuP = -1;
@@ -112,6 +117,7 @@ public final class Exchange {
                 case "--mech" -> mech = args[++i];
                 case "--rounds" -> rounds = Long.parseLong(args[++i]);
                 case "--warmup" -> warmup = Long.parseLong(args[++i]);
+                case "--sparse-warmup" -> sparseWarmup = Long.parseLong(args[++i]);
                 case "--interval-us" -> intervalUs = Long.parseLong(args[++i]);
                 case "--spin-ns" -> spinNs = Long.parseLong(args[++i]);
                 case "--hgrm" -> hgrm = args[++i];
@@ -129,20 +135,28 @@ public final class Exchange {
         if (warmup < 0) {
             warmup = rounds / 10;
         }
+        if (intervalUs == 0) {
+            sparseWarmup = 0;
+        } else if (sparseWarmup < 0) {
+            sparseWarmup = SPARSE_WARMUP_ROUNDS;
+        }
         if (cpuP >= 0) {
             Native.pinThisProcess(cpuP);
         }
-        run(mech, rounds, warmup, intervalUs, spinNs, cpuP, cpuQ, hgrm);
+        run(mech, rounds, warmup, sparseWarmup, intervalUs, spinNs, cpuP, cpuQ, hgrm);
     }
 
     private static void usage(String why) {
         System.err.println("Exchange: " + why);
-        System.err.println("usage: Exchange --mech M [--rounds R] [--warmup W] [--cpus P,Q] [--interval-us I] [--spin-ns N] [--hgrm FILE]");
+        System.err.println("usage: Exchange --mech M [--rounds R] [--warmup W] [--cpus P,Q] [--interval-us I] [--sparse-warmup S] [--spin-ns N] [--hgrm FILE]");
         System.exit(2);
     }
 
-    private static void run(String mech, long rounds, long warmup, long intervalUs, long spinNs, int cpuP, int cpuQ,
-                            String hgrm) throws Exception {
+    /** Default number of gapped warm-up rounds before a sparse run (enough invocations for C2, Tier4InvocationThreshold). */
+    static final long SPARSE_WARMUP_ROUNDS = 5_000;
+
+    private static void run(String mech, long rounds, long warmup, long sparseWarmup, long intervalUs, long spinNs,
+                            int cpuP, int cpuQ, String hgrm) throws Exception {
         String name = "shmsync-bench-x-" + ProcessHandle.current().pid();
         Path dir = Path.of("/dev/shm");
         // CPUs the pair can use: one (pinned together), two (cross-CPU), or whatever this JVM may use (unpinned)
@@ -164,7 +178,8 @@ public final class Exchange {
                 cmd.add("-Dio.shmsync.spinOnOneCpu=true");
             }
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Exchange.class.getName(), "pong", mech, name,
-                    Long.toString(warmup), Long.toString(rounds), Long.toString(spinNs), Integer.toString(usable)));
+                    Long.toString(warmup + sparseWarmup), Long.toString(rounds), Long.toString(spinNs),
+                    Integer.toString(usable)));
             PingPong.Peer peer = PingPong.Peer.start(cmd);
             try (Side side = setup.pingSide(spinNs)) {
                 for (long i = 0; i < warmup; i++) {
@@ -173,15 +188,19 @@ public final class Exchange {
                 }
                 Histogram h = PingPong.newHistogram();
                 long period = intervalUs * 1000;
+                long next = System.nanoTime();
+                long warmPeriod = Math.min(period, Math.max(100_000L, 5 * spinNs));
+                for (long i = 0; i < sparseWarmup; i++) { // untimed gapped rounds: every wait outlasts the spin
+                    next = sleepUntil(next + warmPeriod);
+                    side.signal();
+                    side.await();
+                }
                 long[] c0 = Native.cpuTimeMicros();
                 long start = System.nanoTime();
-                long next = start;
+                next = start;
                 for (long i = 0; i < rounds; i++) {
                     if (period > 0) {
-                        next += period;
-                        for (long now; (now = System.nanoTime()) < next; ) {
-                            LockSupport.parkNanos(next - now);
-                        }
+                        next = sleepUntil(next + period);
                     }
                     long t0 = System.nanoTime();
                     side.signal();
@@ -205,6 +224,14 @@ public final class Exchange {
         } finally {
             setup.close();
         }
+    }
+
+    /** Parks until {@code deadline} ({@link System#nanoTime()}); returns it. */
+    private static long sleepUntil(long deadline) {
+        for (long now; (now = System.nanoTime()) < deadline; ) {
+            LockSupport.parkNanos(deadline - now);
+        }
+        return deadline;
     }
 
     private static void report(String mech, Histogram h, long rounds, int cpuP, int cpuQ, long[] self, long[] other,
