@@ -59,6 +59,7 @@ if [ "$MODE" = smoke ]; then   # checks that everything runs (a minute); its num
   SYS_N=1000000
   TRIALS=1
   CROSS_ROUNDS=2000;  CROSS_WARMUP=500
+  SPIN_ROUNDS=20000;  SPIN_WARMUP=5000
   PINNED_ROUNDS=20000; PINNED_WARMUP=5000
   EX_TRIALS=1
   SPARSE_S=0.3; SPARSE_WARMUP=2000
@@ -69,6 +70,7 @@ elif [ "$MODE" = quick ]; then
   SYS_N=10000000
   TRIALS=3
   CROSS_ROUNDS=20000;  CROSS_WARMUP=5000
+  SPIN_ROUNDS=200000; SPIN_WARMUP=200000
   PINNED_ROUNDS=200000; PINNED_WARMUP=50000
   EX_TRIALS=2
   SPARSE_S=2; SPARSE_WARMUP=20000
@@ -79,6 +81,7 @@ else
   SYS_N=20000000
   TRIALS=5
   CROSS_ROUNDS=100000; CROSS_WARMUP=20000
+  SPIN_ROUNDS=1000000; SPIN_WARMUP=500000
   PINNED_ROUNDS=1000000; PINNED_WARMUP=100000
   EX_TRIALS=5
   SPARSE_S=10; SPARSE_WARMUP=50000
@@ -170,7 +173,7 @@ HAVE_TASKSET=0; command -v taskset >/dev/null 2>&1 && HAVE_TASKSET=1
   echo "shmsync commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- core 2>/dev/null || echo ' (core modified)')"
   echo "priority: nice $(ps -o ni= -p $$ | tr -d ' ')$([ "$NICE" = 1 ] && echo ' (--nice: every benchmark process at nice -20, the CPUs were shared with other work)')"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15-min load average; anything above ~0.3 means other work shares these CPUs)"
-  echo "parameters: JMH ${JMH_OPTS[*]}; C uncontended $C_ITERS iters x $C_RUNS runs; syscalls N=$SYS_N; ping-pong $TRIALS trials (peers: $EX_TRIALS), cross-CPU $CROSS_ROUNDS rounds (+$CROSS_WARMUP warm-up), pinned $PINNED_ROUNDS rounds (+$PINNED_WARMUP warm-up); sparse ${SPARSE_S} s per interval (+$SPARSE_WARMUP dense warm-up rounds); contended ${CONT_S} s counted (+${CONT_WARM_MS} ms warm-up) per point"
+  echo "parameters: JMH ${JMH_OPTS[*]}; C uncontended $C_ITERS iters x $C_RUNS runs; syscalls N=$SYS_N; ping-pong $TRIALS trials (peers: $EX_TRIALS), cross-CPU $CROSS_ROUNDS rounds (+$CROSS_WARMUP warm-up), spinners cross-CPU $SPIN_ROUNDS rounds (+$SPIN_WARMUP warm-up), pinned $PINNED_ROUNDS rounds (+$PINNED_WARMUP warm-up); sparse ${SPARSE_S} s per interval (+$SPARSE_WARMUP dense and 5000 gapped warm-up rounds); contended ${CONT_S} s counted (+${CONT_WARM_MS} ms warm-up) per point"
 } > "$OUT/machine.txt"
 busy() { ps -eo pcpu=,pid=,args= --sort=-pcpu | awk '$1 >= 5 && n++ < 5' | cut -c1-160 || true; }
 { echo "== busy processes (>= 5 % CPU) before the run"; busy; } > "$RAW/other-load.txt"
@@ -323,7 +326,12 @@ for trial in $(seq "$EX_TRIALS"); do
     fi
     for m in "${MECHS[@]}"; do
       H=(); [ "$trial" = 1 ] && H=(--hgrm "$RAW/exchange/histogram-${cpus/,/_}-$m.hgrm")
-      ex "$RAW/exchange.txt" "$m" --rounds "$R" --warmup "$W" "${CPUARG[@]}" "${H[@]}"
+      MR=$R; MW=$W
+      # a mechanism that spins across CPUs does a round trip in well under a microsecond: 5000 warm-up rounds
+      # are a few milliseconds, before the JIT has compiled its loop (JIT work then shows in its CPU time and
+      # latency); give every spinner, ours and the peers alike, the same longer warm-up and more rounds
+      case "$m:$cpus" in *:0,0) ;; shmsync_spin_*|agrona_*|chronicle_*) MR=$SPIN_ROUNDS; MW=$SPIN_WARMUP ;; esac
+      ex "$RAW/exchange.txt" "$m" --rounds "$MR" --warmup "$MW" "${CPUARG[@]}" "${H[@]}"
     done
   done
 done

@@ -520,7 +520,7 @@ public final class Mutex implements Lock {
                         continue;
                     }
                     settled = true;
-                    if (waitStart != 0) {
+                    if (waitStart != 0 && waited) { // a spin that caught the release adapted itself
                         sp.waited(waitStart);
                     }
                     return finish(r, v, o);

@@ -200,20 +200,18 @@ public sealed class Semaphore permits PosixSemaphore {
      * is 0, take a token.
      */
     private boolean acquireSlow(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+        Spinner sp = spinner;
+        long waitStart = 0;
+        if (sp.enabled()) { // outside the wait scope: a spin makes no system call (the Spinner adapts itself)
+            waitStart = sp.spin(segment, data, 0, guard, interruptible, timed, deadline);
+            if (tryTake()) {
+                return true;
+            }
+        }
         WaitNode node = WaitNode.enter(guard);
         boolean registered = false;
         boolean acquired = false;
-        Spinner sp = spinner;
-        long waitStart = 0;
         try {
-            if (sp.enabled()) {
-                waitStart = sp.spin(segment, data, 0, guard, interruptible, timed, deadline);
-                if (tryTake()) {
-                    acquired = true;
-                    sp.waited(waitStart);
-                    return true;
-                }
-            }
             long d = (long) DATA.getAndAdd(segment, data, ONE_WAITER) + ONE_WAITER;
             registered = true;
             for (;;) {

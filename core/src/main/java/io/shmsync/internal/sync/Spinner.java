@@ -49,7 +49,13 @@ public final class Spinner {
      * Spins while the 32-bit word at {@code segment + offset} equals {@code expected}, for at most the current
      * budget (and never past {@code deadline} if {@code timed}); stops early when the thread is interrupted
      * (if {@code interruptible}), the guarded object is removed or its scope is closing. Call only if
-     * {@link #enabled()}.
+     * {@link #enabled()}. The caller need not be inside a {@link WaitScope}: a spin makes no system call, and
+     * a region closed under it ends it with {@link io.shmsync.RegionClosedException}.
+     *
+     * <p>When the word changes during the spin, an adaptive budget is adapted here, from the time of the last
+     * clock reading (at most {@value #CHECK_EVERY} iterations old): the caller, about to take what it saw, has
+     * no clock call left on its hand-off path. Only a wait that goes on to sleep reports to
+     * {@link #waited(long)}.
      *
      * @return the {@link System#nanoTime()} at which the wait began, for {@link #waited(long)}
      */
@@ -65,15 +71,26 @@ public final class Spinner {
             end = deadline;
         }
         Thread me = Thread.currentThread();
-        for (int i = 1; ; i++) {
-            if (segment.get(ValueLayout.JAVA_INT, offset) != expected) {
-                return start;
+        long now = start;
+        try {
+            for (int i = 1; ; i++) {
+                if (segment.get(ValueLayout.JAVA_INT, offset) != expected) {
+                    if (adaptive) {
+                        adapt(now - start);
+                    }
+                    return start;
+                }
+                Thread.onSpinWait();
+                if (i % CHECK_EVERY == 0 && ((now = System.nanoTime()) - end >= 0
+                        || (interruptible && me.isInterrupted()) || guard.scope.isClosing() || guard.removed())) {
+                    return start;
+                }
             }
-            Thread.onSpinWait();
-            if (i % CHECK_EVERY == 0 && (System.nanoTime() - end >= 0 || (interruptible && me.isInterrupted())
-                    || guard.scope.isClosing() || guard.removed())) {
-                return start;
+        } catch (IllegalStateException closedUnderUs) { // the mapping's arena was closed between two checks
+            if (guard.scope.isClosing()) {
+                throw guard.scope.closedException();
             }
+            throw closedUnderUs;
         }
     }
 
@@ -83,11 +100,13 @@ public final class Spinner {
      * {@link #MIN_BUDGET_NANOS}); a longer one halves it. Nothing for a fixed policy.
      */
     public void waited(long start) {
-        if (!adaptive) {
-            return;
+        if (adaptive) {
+            adapt(System.nanoTime() - start);
         }
+    }
+
+    private void adapt(long w) {
         long max = maxNanos;
-        long w = System.nanoTime() - start;
         long b;
         if (w <= max) {
             b = Math.min(max, Math.max(2 * w, MIN_BUDGET_NANOS));
