@@ -1,7 +1,9 @@
 package io.shmsync;
 
 import io.shmsync.internal.futex.Futex;
+import io.shmsync.internal.robust.ProcessTable;
 import io.shmsync.internal.sync.Guard;
+import io.shmsync.internal.sync.MutexLayout;
 import io.shmsync.internal.sync.WaitNode;
 
 import java.io.UncheckedIOException;
@@ -75,6 +77,9 @@ import static io.shmsync.internal.sync.RwSemaphoreLayout.*;
  */
 public final class RwSemaphore implements ReadWriteLock {
     private static final VarHandle STATE = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    /** A robust waiter sleeps at most this long before it runs the cleaner of dead slots (PROTOCOL §7.6). */
+    private static final long ROBUST_SLICE_NANOS = 100_000_000L;
     /** Timeouts beyond this are treated as "no timeout" (a deadline would overflow). */
     private static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 4;
     private static final ThreadLocal<ReadHolds> HOLDS = ThreadLocal.withInitial(ReadHolds::new);
@@ -110,8 +115,17 @@ public final class RwSemaphore implements ReadWriteLock {
      * lookup. Racy by design: a thread uses it only if its {@link ReadHolds#owner} is that thread.
      */
     private ReadHolds cachedHolds;
+    /** Whether the object is robust (flags bit 0); the fields below are used only then. */
+    private final boolean robust;
+    private final ProcessTable table;
+    /** This process's slot counts (reads, wwait, rwait0, rwait1), or -1. */
+    private final long counts;
+    private final long writerLease;
+    private final long ownerDied;
+    /** This process's lease TID (robust only). */
+    private final int leaseTid;
 
-    RwSemaphore(MemorySegment segment, long offset, Guard guard, Path file) {
+    RwSemaphore(MemorySegment segment, long offset, long size, Guard guard, Path file, ProcessTable robustTable) {
         this.segment = segment;
         this.state = offset + STATE_OFFSET;
         this.readWord = segment.address() + offset + READ_WORD;
@@ -120,25 +134,55 @@ public final class RwSemaphore implements ReadWriteLock {
         this.file = file;
         this.sequence = guard.sequenceOffset();
         this.generation = guard.generation();
-        String bad = checkImage(segment, offset);
+        String bad = checkImage(segment, offset, size, robustTable == null ? -1 : robustTable.capacity());
         if (bad != null) {
             throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
         }
+        this.robust = robustTable != null;
+        this.table = robustTable;
+        this.writerLease = offset + WRITER_LEASE_OFFSET;
+        this.ownerDied = offset + OWNER_DIED_OFFSET;
+        if (robust) {
+            this.leaseTid = robustTable.attach().tid();
+            this.counts = offset + LENGTH + (long) SLOT_COUNTS_SIZE * robustTable.slot();
+        } else {
+            this.leaseTid = 0;
+            this.counts = -1;
+        }
     }
 
-    /** Checks flags, reserved bytes and the state invariants; returns "field: problem" or null. */
-    static String checkImage(MemorySegment s, long offset) {
+    /** Whether the object's {@code flags} say robust (read before a handle is made). */
+    static boolean isRobust(MemorySegment s, long offset) {
+        return s.get(ValueLayout.JAVA_INT, offset + FLAGS_OFFSET) == ROBUST;
+    }
+
+    /**
+     * Checks flags, the robust header, reserved bytes and the state invariants; returns "field: problem" or
+     * null. {@code capacity}: the process table's capacity for a robust object, -1 for a plain one.
+     */
+    static String checkImage(MemorySegment s, long offset, long size, int capacity) {
         int flags = s.get(ValueLayout.JAVA_INT, offset + FLAGS_OFFSET);
-        if (flags != 0) {
-            return "flags: 0x" + Integer.toHexString(flags) + ", must be 0 (robust read-write semaphores are not "
-                    + "implemented)";
+        if (flags != (capacity < 0 ? 0 : ROBUST)) {
+            return "flags: 0x" + Integer.toHexString(flags) + ", must be " + (capacity < 0 ? "0" : "1 (ROBUST)");
         }
-        long r = s.get(ValueLayout.JAVA_INT, offset + RESERVED_OFFSET);
-        for (long o = RESERVED_OFFSET + 4; o < LENGTH; o += 8) {
+        long r;
+        if (capacity < 0) {
+            r = s.get(ValueLayout.JAVA_INT, offset + SLOT_CAPACITY_OFFSET)
+                    | s.get(ValueLayout.JAVA_LONG, offset + WRITER_LEASE_OFFSET);
+        } else {
+            int slots = s.get(ValueLayout.JAVA_INT, offset + SLOT_CAPACITY_OFFSET);
+            if (slots != capacity || size < robustSize(capacity)) {
+                return "slot_capacity: " + Integer.toUnsignedString(slots) + " (object of " + size + " bytes), but "
+                        + "the process table has " + capacity + " slots";
+            }
+            r = 0;
+        }
+        for (long o = RESERVED_OFFSET; o < LENGTH; o += 8) {
             r |= s.get(ValueLayout.JAVA_LONG, offset + o);
         }
         if (r != 0) {
-            return "reserved: bytes " + RESERVED_OFFSET + ".." + (LENGTH - 1) + " must be zero";
+            return "reserved: bytes " + (capacity < 0 ? SLOT_CAPACITY_OFFSET : RESERVED_OFFSET) + ".." + (LENGTH - 1)
+                    + " must be zero";
         }
         long st = (long) STATE.getVolatile(s, offset + STATE_OFFSET);
         String broken = broken(st);
@@ -184,6 +228,9 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1);
             if (w == s) {
+                if (robust) {
+                    count(SLOT_READS, 1);
+                }
                 return readers(s) == 0 ? FIRST : ACQUIRED;
             }
             s = w;
@@ -268,6 +315,9 @@ public final class RwSemaphore implements ReadWriteLock {
                 || (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1) != s) {
             return false;
         }
+        if (robust) {
+            count(SLOT_READS, 1);
+        }
         long me = me();
         if (readers(s) == 0) {
             firstReaderHolds = 1;
@@ -293,6 +343,9 @@ public final class RwSemaphore implements ReadWriteLock {
         if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
             throw removedWhileHeld("read hold");
         }
+        if (robust) {
+            count(SLOT_READS, -1); // before T4: a death in between loses the hold, never duplicates it
+        }
         long s = (long) STATE.get(segment, state);
         if (readers(s) != 0 && (long) STATE.compareAndExchangeRelease(segment, state, s, s - R1) == s) {
             if (wwait(s) != 0 && readers(s) == 1) {
@@ -316,6 +369,9 @@ public final class RwSemaphore implements ReadWriteLock {
                 || (long) STATE.compareAndExchangeAcquire(segment, state, s, s | WRITER | PRESENT) != s) {
             return false;
         }
+        if (robust) {
+            INT.setRelease(segment, writerLease, leaseTid);
+        }
         writer = me();
         return true;
     }
@@ -328,6 +384,9 @@ public final class RwSemaphore implements ReadWriteLock {
         writer = 0;
         if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
             throw removedWhileHeld("write lock");
+        }
+        if (robust) {
+            INT.setVolatile(segment, writerLease, 0); // before T8: a death in between loses the lock
         }
         long s = (long) STATE.get(segment, state);
         if ((s & ~PHASE) == (WRITER | PRESENT)
@@ -359,6 +418,9 @@ public final class RwSemaphore implements ReadWriteLock {
                 if ((s & PRESENT) == 0) {
                     w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1);
                     if (w == s) {
+                        if (robust) {
+                            count(SLOT_READS, 1);
+                        }
                         acquired = true;
                         return true;
                     }
@@ -367,6 +429,9 @@ public final class RwSemaphore implements ReadWriteLock {
                     if (w == s) {
                         registered = true;
                         phase = s & PHASE;
+                        if (robust) {
+                            count(rwaitCount(phase), 1);
+                        }
                         s += RW1;
                         break;
                     }
@@ -376,18 +441,31 @@ public final class RwSemaphore implements ReadWriteLock {
             for (;;) {
                 if ((s & PHASE) != phase) {
                     acquired = true; // admitted by a write release (T8/T9); s was read with acquire
+                    if (robust) {
+                        count(rwaitCount(phase), -1); // the registration first: a death between loses the hold
+                        count(SLOT_READS, 1);
+                    }
                     return true;
                 }
                 if ((s & PRESENT) == 0) {
+                    if (robust) {
+                        count(rwaitCount(phase), -1);
+                    }
                     long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s - RW1 + R1);
                     if (w == s) {
+                        if (robust) {
+                            count(SLOT_READS, 1);
+                        }
                         acquired = true;
                         return true;
+                    }
+                    if (robust) {
+                        count(rwaitCount(phase), 1);
                     }
                     s = w;
                     continue;
                 }
-                if (!node.await(segment, state + READ_WORD, (int) s, timed, deadline, interruptible)) {
+                if (!await(node, READ_WORD, (int) s, timed, deadline, interruptible)) {
                     return false;
                 }
                 s = (long) STATE.getAcquire(segment, state);
@@ -405,6 +483,9 @@ public final class RwSemaphore implements ReadWriteLock {
     private void readAbort(long phase) {
         if (guard.removed()) {
             return; // the bytes may already belong to another object
+        }
+        if (robust) {
+            count(rwaitCount(phase), -1); // before the deregistering CAS (or T4 of an admitted hold)
         }
         long s = (long) STATE.getVolatile(segment, state);
         for (;;) {
@@ -453,6 +534,9 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s | WRITER | PRESENT);
             if (w == s) {
+                if (robust) {
+                    INT.setRelease(segment, writerLease, leaseTid);
+                }
                 return true;
             }
             s = w;
@@ -470,10 +554,19 @@ public final class RwSemaphore implements ReadWriteLock {
                 checkState(s);
                 if ((s & WRITER) == 0 && readers(s) == 0) {
                     long n = (s | WRITER | PRESENT) - (registered ? WW1 : 0);
+                    if (robust && registered) {
+                        count(SLOT_WWAIT, -1); // before the CAS that deregisters
+                    }
                     long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, n);
                     if (w == s) {
+                        if (robust) {
+                            INT.setRelease(segment, writerLease, leaseTid);
+                        }
                         acquired = true;
                         return true;
+                    }
+                    if (robust && registered) {
+                        count(SLOT_WWAIT, 1);
                     }
                     s = w;
                     continue;
@@ -486,13 +579,16 @@ public final class RwSemaphore implements ReadWriteLock {
                     long w = (long) STATE.compareAndExchange(segment, state, s, n);
                     if (w == s) {
                         registered = true;
+                        if (robust) {
+                            count(SLOT_WWAIT, 1);
+                        }
                         s = n;
                     } else {
                         s = w;
                     }
                     continue;
                 }
-                if (!node.await(segment, state + WRITE_WORD, (int) (s >>> 32), timed, deadline, interruptible)) {
+                if (!await(node, WRITE_WORD, (int) (s >>> 32), timed, deadline, interruptible)) {
                     return false;
                 }
                 s = (long) STATE.getVolatile(segment, state);
@@ -512,6 +608,9 @@ public final class RwSemaphore implements ReadWriteLock {
     private void writeAbort() {
         if (guard.removed()) {
             return;
+        }
+        if (robust) {
+            count(SLOT_WWAIT, -1); // before the deregistering CAS
         }
         long s = (long) STATE.getVolatile(segment, state);
         long n;
@@ -590,7 +689,13 @@ public final class RwSemaphore implements ReadWriteLock {
         }
         writer = 0;
         checkRemovedWhileHeld("write lock");
+        if (robust) {
+            INT.setVolatile(segment, writerLease, 0);
+        }
         releaseWrite(true);
+        if (robust) {
+            count(SLOT_READS, 1);
+        }
         recordHold(me, false);
     }
 
@@ -618,8 +723,14 @@ public final class RwSemaphore implements ReadWriteLock {
         }
         checkGeneration();
         long s = (long) STATE.get(segment, state);
+        if (robust) {
+            count(SLOT_READS, -1);
+        }
         for (;;) {
             if (readers(s) != 1 || (s & WRITER) != 0) {
+                if (robust) {
+                    count(SLOT_READS, 1);
+                }
                 return false;
             }
             long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, (s - R1) | WRITER | PRESENT);
@@ -628,8 +739,12 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             s = w;
         }
+        if (robust) {
+            INT.setRelease(segment, writerLease, leaseTid);
+        }
         forgetHold(me);
         writer = me;
+        checkOwnerDied();
         return true;
     }
 
@@ -711,6 +826,77 @@ public final class RwSemaphore implements ReadWriteLock {
             st = "closed";
         }
         return "RwSemaphore[" + guard.description() + ", " + st + "]";
+    }
+
+    // ------------------------------------------------------------------ robustness (PROTOCOL §7.6)
+
+    /** Adds {@code delta} to this process's slot count at {@code field} (robust objects only). */
+    private void count(int field, int delta) {
+        INT.getAndAdd(segment, counts + field, delta);
+    }
+
+    private static int rwaitCount(long phase) {
+        return phase == 0 ? SLOT_RWAIT0 : SLOT_RWAIT0 + 4;
+    }
+
+    /**
+     * After an acquisition of a robust object: if a cleaner released the write lock of a dead holder and no
+     * acquirer was told yet, this one is (with its hold).
+     */
+    private void checkOwnerDied() {
+        if (robust && (int) INT.getVolatile(segment, ownerDied) != 0) {
+            int tid = (int) INT.getAndSet(segment, ownerDied, 0);
+            if (tid != 0) {
+                throw new OwnerDiedException(null, tid, 0, false, guard.description() + ": the process (lease TID "
+                        + tid + ") that held the write lock died (or closed the region) holding it; a cleaner "
+                        + "released it, and the current thread now holds the " + (writer == me() ? "write lock" : "read "
+                        + "hold") + ": the data it protects may be half-updated");
+            }
+        }
+    }
+
+    /**
+     * One wait of T2/T6 on the half at {@code word}. For a plain object, the wait core's wait. For a robust
+     * one, also the write holder's lease word (its death ends the wait: the kernel marks the lease), and at
+     * most {@link #ROBUST_SLICE_NANOS}; after either, this thread runs the cleaner of dead slots (§6.6),
+     * which gives back what dead processes held or were queued for. Returns false only at the caller's
+     * deadline.
+     */
+    private boolean await(WaitNode node, int word, int expected, boolean timed, long deadline, boolean interruptible)
+            throws InterruptedException {
+        if (!robust) {
+            return node.await(segment, state + word, expected, timed, deadline, interruptible);
+        }
+        long lease = -1;
+        int leaseValue = 0;
+        int holder = (int) INT.getVolatile(segment, writerLease);
+        int slot = holder == 0 || holder == leaseTid ? -1 : table.slotOf(holder);
+        if (slot >= 0) {
+            lease = table.leaseOffset(slot);
+            leaseValue = (int) INT.getVolatile(segment, lease);
+            if ((leaseValue & MutexLayout.TID_MASK) != holder) {
+                table.reclaimDead(); // the holder's lease is lost: it is dead
+                return true;
+            }
+            if ((leaseValue & MutexLayout.FUTEX_WAITERS) == 0) {
+                // The kernel wakes a lease's watcher only if FUTEX_WAITERS is set (as a mutex waiter does, §6.4)
+                INT.compareAndSet(segment, lease, leaseValue, leaseValue | MutexLayout.FUTEX_WAITERS);
+                leaseValue |= MutexLayout.FUTEX_WAITERS;
+            }
+        }
+        long sliceEnd = System.nanoTime() + ROBUST_SLICE_NANOS;
+        boolean sliceFirst = !timed || deadline - sliceEnd > 0;
+        boolean woken = node.await(segment, state + word, expected, lease, leaseValue, true,
+                sliceFirst ? sliceEnd : deadline, interruptible);
+        if (!woken && !sliceFirst) {
+            return false; // the caller's deadline
+        }
+        if (!woken || (slot >= 0 && table.leaseLost(slot, holder))) {
+            if (table.reclaimDead() > 0 && slot >= 0) {
+                table.wakeLeaseWatchers(slot);
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ helpers
@@ -816,6 +1002,7 @@ public final class RwSemaphore implements ReadWriteLock {
                     throw new AssertionError(impossible);
                 }
             }
+            checkOwnerDied();
         }
 
         /**
@@ -831,6 +1018,7 @@ public final class RwSemaphore implements ReadWriteLock {
             if (!tryReadFast()) {
                 acquire(true, false, 0L);
             }
+            checkOwnerDied();
         }
 
         /**
@@ -842,6 +1030,7 @@ public final class RwSemaphore implements ReadWriteLock {
         @Override
         public boolean tryLock() {
             if (tryReadFast()) {
+                checkOwnerDied();
                 return true;
             }
             long me = me();
@@ -856,6 +1045,7 @@ public final class RwSemaphore implements ReadWriteLock {
                 return false;
             }
             recordHold(me, r == FIRST);
+            checkOwnerDied();
             return true;
         }
 
@@ -874,7 +1064,11 @@ public final class RwSemaphore implements ReadWriteLock {
             if (nanos <= 0) {
                 return tryLock();
             }
-            return acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos));
+            if (acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos))) {
+                checkOwnerDied();
+                return true;
+            }
+            return false;
         }
 
         private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
@@ -949,6 +1143,7 @@ public final class RwSemaphore implements ReadWriteLock {
                     throw new AssertionError(impossible);
                 }
             }
+            checkOwnerDied();
         }
 
         /**
@@ -964,6 +1159,7 @@ public final class RwSemaphore implements ReadWriteLock {
             if (!tryWriteFast()) {
                 acquire(true, false, 0L);
             }
+            checkOwnerDied();
         }
 
         /**
@@ -975,12 +1171,14 @@ public final class RwSemaphore implements ReadWriteLock {
         @Override
         public boolean tryLock() {
             if (tryWriteFast()) {
+                checkOwnerDied();
                 return true;
             }
             checkNotWriter();
             checkGeneration();
             if (tryWrite()) {
                 writer = me();
+                checkOwnerDied();
                 return true;
             }
             return false;
@@ -1002,7 +1200,11 @@ public final class RwSemaphore implements ReadWriteLock {
             if (nanos <= 0) {
                 return tryLock();
             }
-            return acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos));
+            if (acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos))) {
+                checkOwnerDied();
+                return true;
+            }
+            return false;
         }
 
         private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
