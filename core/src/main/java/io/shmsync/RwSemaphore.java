@@ -69,11 +69,16 @@ import static io.shmsync.internal.sync.RwSemaphoreLayout.*;
  * region; {@link IllegalStateException} after the close. A state word that another process corrupted
  * fails with an {@link UncheckedIOException} wrapping an {@link InvalidRegionException} naming it.
  *
- * <p><b>Not robust (yet).</b> A process that dies, or closes the region, while holding a read or write hold
- * leaves it held for ever; a process that dies while one of its threads is queued blocks the object too (a
- * dead queued writer keeps later readers out, a dead queued reader is handed a hold nobody gives back):
- * docs/PROTOCOL.md §7.6. Closing the region deregisters this process's queued threads cleanly. The
- * protocol is docs/PROTOCOL.md §7.
+ * <p><b>Robustness (a per-object option).</b> An object obtained with {@link Region#robustRwSemaphore(String)}
+ * survives the death of a process that holds it or is queued for it: the process's read holds and queued
+ * threads are given back by the cleaner of its process-table slot, and a dead write holder's lock is released
+ * the same way, the next acquirer (reader or writer) getting an {@link OwnerDiedException} with its hold kept;
+ * threads blocked on such an object run that cleaner themselves (docs/PROTOCOL.md §7.6, which also states the
+ * nanosecond windows in which a death loses a hold instead). A plain object ({@link Region#rwSemaphore(String)})
+ * is not robust: a process that dies, or closes the region, while holding a read or write hold leaves it held
+ * for ever, and a process that dies while one of its threads is queued blocks the object too (a dead queued
+ * writer keeps later readers out, a dead queued reader is handed a hold nobody gives back). Closing the
+ * region deregisters this process's queued threads cleanly. The protocol is docs/PROTOCOL.md §7.
  */
 public final class RwSemaphore implements ReadWriteLock {
     private static final VarHandle STATE = ValueLayout.JAVA_LONG.varHandle();
@@ -983,7 +988,8 @@ public final class RwSemaphore implements ReadWriteLock {
     /**
      * The read side. {@link #lock()} and {@link #lockInterruptibly()} block while a writer holds the lock
      * or waits for it (unless the thread already holds a read hold); {@link #tryLock()} never blocks and
-     * never makes a system call.
+     * never makes a system call. On a robust object every method that acquires may instead throw
+     * {@link OwnerDiedException} <em>with the read hold taken</em>, once per dead write holder (PROTOCOL §7.6).
      */
     private final class ReadLock implements Lock {
         /**
@@ -1124,7 +1130,9 @@ public final class RwSemaphore implements ReadWriteLock {
 
     /**
      * The write side. {@link #lock()} blocks while any read hold or another writer exists; while it waits,
-     * new readers queue behind it. Not reentrant.
+     * new readers queue behind it. Not reentrant. On a robust object every method that acquires may instead
+     * throw {@link OwnerDiedException} <em>with the write lock taken</em>, once per dead write holder
+     * (PROTOCOL §7.6).
      */
     private final class WriteLock implements Lock {
         /**
