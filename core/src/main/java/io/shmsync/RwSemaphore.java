@@ -986,22 +986,21 @@ public final class RwSemaphore implements ReadWriteLock {
     // ------------------------------------------------------------------ the two locks
 
     /**
-     * The read side. {@link #lock()} and {@link #lockInterruptibly()} block while a writer holds the lock
-     * or waits for it (unless the thread already holds a read hold); {@link #tryLock()} never blocks and
-     * never makes a system call. On a robust object every method that acquires may instead throw
-     * {@link OwnerDiedException} <em>with the read hold taken</em>, once per dead write holder (PROTOCOL §7.6).
+     * What the two views share: {@code lock()} (the side's fast path, else its blocking acquisition,
+     * uninterruptibly), {@code lockInterruptibly()}, the timed {@code tryLock}, and the owner-died report of a
+     * robust object after every acquisition. Each side supplies its fast path, its blocking acquisition and
+     * its {@code tryLock()}; their documented behaviour is in {@link ReadLock} and {@link WriteLock}.
      */
-    private final class ReadLock implements Lock {
-        /**
-         * Takes a read hold, blocking while a writer holds or waits. If interrupted while waiting, keeps
-         * waiting and sets the interrupt status again on return.
-         *
-         * @throws IllegalMonitorStateException if the current thread holds the write lock
-         * @throws IllegalStateException if 65535 read holds and queued readers exist already
-         */
+    private abstract class HoldLock implements Lock {
+        /** The side's fast path (one CAS); false, with nothing changed, when the slow path is needed. */
+        abstract boolean fast();
+
+        /** The side's checks and blocking acquisition; false only at the deadline. */
+        abstract boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException;
+
         @Override
-        public void lock() {
-            if (!tryReadFast()) {
+        public final void lock() {
+            if (!fast()) {
                 try {
                     acquire(false, false, 0L);
                 } catch (InterruptedException impossible) {
@@ -1011,20 +1010,57 @@ public final class RwSemaphore implements ReadWriteLock {
             checkOwnerDied();
         }
 
-        /**
-         * As {@link #lock()}, but an interrupt (on entry or while waiting) ends the wait with
-         * {@link InterruptedException}: the status is cleared, and the thread holds no new read hold — also
-         * if a writer's release had just handed it one (it is given back).
-         */
         @Override
-        public void lockInterruptibly() throws InterruptedException {
+        public final void lockInterruptibly() throws InterruptedException {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            if (!tryReadFast()) {
+            if (!fast()) {
                 acquire(true, false, 0L);
             }
             checkOwnerDied();
+        }
+
+        @Override
+        public final boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+            long nanos = unit.toNanos(time);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            if (nanos <= 0) {
+                return tryLock();
+            }
+            if (acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos))) {
+                checkOwnerDied();
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /**
+     * The read side. {@link #lock()} and {@link #lockInterruptibly()} block while a writer holds the lock
+     * or waits for it (unless the thread already holds a read hold); {@link #tryLock()} never blocks and
+     * never makes a system call. On a robust object every method that acquires may instead throw
+     * {@link OwnerDiedException} <em>with the read hold taken</em>, once per dead write holder (PROTOCOL §7.6).
+     *
+     * <ul>
+     *   <li>{@code lock()} takes a read hold, blocking while a writer holds or waits. If interrupted while
+     *       waiting, keeps waiting and sets the interrupt status again on return. Throws
+     *       {@link IllegalMonitorStateException} if the current thread holds the write lock,
+     *       {@link IllegalStateException} if 65535 read holds and queued readers exist already.</li>
+     *   <li>{@code lockInterruptibly()}: as {@code lock()}, but an interrupt (on entry or while waiting) ends the
+     *       wait with {@link InterruptedException}: the status is cleared, and the thread holds no new read hold
+     *       — also if a writer's release had just handed it one (it is given back).</li>
+     *   <li>{@code tryLock(time, unit)} takes a read hold if one can be had within the timeout
+     *       ({@code CLOCK_MONOTONIC}) and the thread is not interrupted; a timeout of zero or less does not
+     *       block. False if the timeout elapsed first (the thread holds no new read hold and is not queued).</li>
+     * </ul>
+     */
+    private final class ReadLock extends HoldLock {
+        @Override
+        boolean fast() {
+            return tryReadFast();
         }
 
         /**
@@ -1055,29 +1091,8 @@ public final class RwSemaphore implements ReadWriteLock {
             return true;
         }
 
-        /**
-         * Takes a read hold if one can be had within the timeout ({@code CLOCK_MONOTONIC}) and the thread is
-         * not interrupted; a timeout of zero or less does not block.
-         *
-         * @return false if the timeout elapsed first (the thread holds no new read hold and is not queued)
-         */
         @Override
-        public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
-            long nanos = unit.toNanos(time);
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            if (nanos <= 0) {
-                return tryLock();
-            }
-            if (acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos))) {
-                checkOwnerDied();
-                return true;
-            }
-            return false;
-        }
-
-        private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+        boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
             long me = me();
             checkWriter(me);
             checkGeneration();
@@ -1133,41 +1148,25 @@ public final class RwSemaphore implements ReadWriteLock {
      * new readers queue behind it. Not reentrant. On a robust object every method that acquires may instead
      * throw {@link OwnerDiedException} <em>with the write lock taken</em>, once per dead write holder
      * (PROTOCOL §7.6).
+     *
+     * <ul>
+     *   <li>{@code lock()} takes the write lock, blocking until no read hold and no other writer exists. If
+     *       interrupted while waiting, keeps waiting and sets the interrupt status again on return. Throws
+     *       {@link IllegalMonitorStateException} if the current thread holds the write lock already, or a read
+     *       hold (that would wait for itself: use {@link #tryUpgrade()}).</li>
+     *   <li>{@code lockInterruptibly()}: as {@code lock()}, but an interrupt (on entry or while waiting) ends the
+     *       wait with {@link InterruptedException}: the thread is no longer queued, and if it was the last writer
+     *       waiting, the readers queued behind it get in.</li>
+     *   <li>{@code tryLock(time, unit)} takes the write lock if it can be had within the timeout
+     *       ({@code CLOCK_MONOTONIC}) and the thread is not interrupted; a timeout of zero or less does not
+     *       block. False if the timeout elapsed first: the thread is no longer queued, and if it was the last
+     *       writer waiting, the readers queued behind it get in.</li>
+     * </ul>
      */
-    private final class WriteLock implements Lock {
-        /**
-         * Takes the write lock, blocking until no read hold and no other writer exists. If interrupted while
-         * waiting, keeps waiting and sets the interrupt status again on return.
-         *
-         * @throws IllegalMonitorStateException if the current thread holds the write lock already, or a
-         *                                      read hold (that would wait for itself: use {@link #tryUpgrade()})
-         */
+    private final class WriteLock extends HoldLock {
         @Override
-        public void lock() {
-            if (!tryWriteFast()) {
-                try {
-                    acquire(false, false, 0L);
-                } catch (InterruptedException impossible) {
-                    throw new AssertionError(impossible);
-                }
-            }
-            checkOwnerDied();
-        }
-
-        /**
-         * As {@link #lock()}, but an interrupt (on entry or while waiting) ends the wait with
-         * {@link InterruptedException}: the thread is no longer queued, and if it was the last writer
-         * waiting, the readers queued behind it get in.
-         */
-        @Override
-        public void lockInterruptibly() throws InterruptedException {
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            if (!tryWriteFast()) {
-                acquire(true, false, 0L);
-            }
-            checkOwnerDied();
+        boolean fast() {
+            return tryWriteFast();
         }
 
         /**
@@ -1192,30 +1191,8 @@ public final class RwSemaphore implements ReadWriteLock {
             return false;
         }
 
-        /**
-         * Takes the write lock if it can be had within the timeout ({@code CLOCK_MONOTONIC}) and the thread
-         * is not interrupted; a timeout of zero or less does not block.
-         *
-         * @return false if the timeout elapsed first: the thread is no longer queued, and if it was the last
-         *         writer waiting, the readers queued behind it get in
-         */
         @Override
-        public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
-            long nanos = unit.toNanos(time);
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            if (nanos <= 0) {
-                return tryLock();
-            }
-            if (acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos))) {
-                checkOwnerDied();
-                return true;
-            }
-            return false;
-        }
-
-        private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+        boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
             checkNotWriter();
             checkGeneration();
             if (!tryWrite()) {
