@@ -881,9 +881,15 @@ public final class RwSemaphore implements ReadWriteLock {
             leaseValue = (int) INT.getVolatile(segment, lease);
             if ((leaseValue & MutexLayout.TID_MASK) != holder) {
                 table.reclaimDead(); // the holder's lease is lost: it is dead
-                return true;
-            }
-            if ((leaseValue & MutexLayout.FUTEX_WAITERS) == 0) {
+                if ((int) INT.getVolatile(segment, writerLease) != holder) {
+                    return true; // cleaned: look again
+                }
+                // Not cleaned yet (its last threads are still exiting, or another cleaner is at work): sleep a
+                // slice on the word alone rather than spin.
+                slot = -1;
+                lease = -1;
+                leaseValue = 0;
+            } else if ((leaseValue & MutexLayout.FUTEX_WAITERS) == 0) {
                 // The kernel wakes a lease's watcher only if FUTEX_WAITERS is set (as a mutex waiter does, §6.4)
                 INT.compareAndSet(segment, lease, leaseValue, leaseValue | MutexLayout.FUTEX_WAITERS);
                 leaseValue |= MutexLayout.FUTEX_WAITERS;

@@ -108,6 +108,7 @@ class RobustRwSemaphoreProcessTest {
             ChildJvm a = holder(name, "writer");
             a.send("W");
             a.awaitLine("W ok");
+            int leaseTid = r.processes().stream().filter(p -> p.pid() == a.pid()).findFirst().orElseThrow().leaseTid();
             CompletableFuture<String> waiter = CompletableFuture.supplyAsync(() -> {
                 try {
                     rw.writeLock().lock();
@@ -123,7 +124,7 @@ class RobustRwSemaphoreProcessTest {
             Await.until(() -> rw.getQueuedWriterCount() == 1, () -> "the writer queues: " + rw);
             a.close(); // SIGKILL
             String got = waiter.get(60, TimeUnit.SECONDS);
-            assertTrue(got.startsWith("died tid=") && got.endsWith(" held=true"), got);
+            assertEquals("died tid=" + leaseTid + " held=true", got, "told once, with the lock held");
             assertEquals(0L, free(rw), rw.toString());
             rw.readLock().lock(); // told once only
             rw.readLock().unlock();

@@ -68,7 +68,7 @@ public final class RwSemaphoreRecovery {
         boolean wrote = leaseTid != 0
                 && INT.compareAndSet(segment, offset + WRITER_LEASE_OFFSET, leaseTid, 0);
         if (wrote) {
-            INT.setVolatile(segment, offset + OWNER_DIED_OFFSET, 1); // before the releasing CAS (release order)
+            INT.setVolatile(segment, offset + OWNER_DIED_OFFSET, leaseTid); // before the releasing CAS
         }
         if (reads == 0 && ww == 0 && rw0 == 0 && rw1 == 0 && !wrote) {
             return 0;
