@@ -47,12 +47,14 @@ int shmsync_rw_futex_wait(struct shmsync_rwref *r, unsigned int word,
  *
  * Context: process context, may sleep.
  * Return: the handle, or an ERR_PTR: -ENOENT, -EMEDIUMTYPE (not a rwsem),
- * -EINVAL (the entry is corrupt), -ENOMEM.
+ * -EOPNOTSUPP (a robust rwsem, PROTOCOL 7.6: the module does not run the
+ * robust protocol), -EINVAL (the entry or its flags are corrupt), -ENOMEM.
  */
 struct shmsync_rwsem_handle *shmsync_rwsem_get(struct shmsync_region *r,
 					       const char *name)
 {
 	struct shmsync_rwsem_handle *h;
+	u32 flags;
 	int ret;
 
 	h = kzalloc(sizeof(*h), GFP_KERNEL);
@@ -62,6 +64,15 @@ struct shmsync_rwsem_handle *shmsync_rwsem_get(struct shmsync_region *r,
 	if (ret) {
 		kfree(h);
 		return ERR_PTR(ret);
+	}
+	flags = READ_ONCE(*(u32 *)((char *)r->kva + h->o.offset +
+				   offsetof(struct shmsync_rwsem, flags)));
+	if (flags) {
+		/* Robust objects (PROTOCOL 7.6) are not run by the module. */
+		shmsync_obj_fini(&h->o);
+		kfree(h);
+		return ERR_PTR(flags == SHMSYNC_RWSEM_ROBUST ? -EOPNOTSUPP :
+			       -EINVAL);
 	}
 	h->ref.state = (u64 *)((char *)r->kva + h->o.offset);
 	h->ref.uaddr = h->o.uaddr;

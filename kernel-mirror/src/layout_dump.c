@@ -80,7 +80,13 @@ int main(void)
 
 	FIELD(RwSemaphoreLayout, shmsync_rwsem, state);
 	FIELD(RwSemaphoreLayout, shmsync_rwsem, flags);
+	FIELD(RwSemaphoreLayout, shmsync_rwsem, slot_capacity);
+	FIELD(RwSemaphoreLayout, shmsync_rwsem, writer_lease);
+	FIELD(RwSemaphoreLayout, shmsync_rwsem, owner_died);
 	FIELD(RwSemaphoreLayout, shmsync_rwsem, reserved);
+	CONST(RwSemaphoreLayout, ROBUST, SHMSYNC_RWSEM_ROBUST);
+	CONST(RwSemaphoreLayout, SLOT_COUNTS_SIZE,
+	      SHMSYNC_RWSEM_SLOT_COUNTS_SIZE);
 	CONST(RwSemaphoreLayout, LENGTH, sizeof(struct shmsync_rwsem));
 	CONST(RwSemaphoreLayout, PRESENT, SHMSYNC_RWSEM_PRESENT);
 	CONST(RwSemaphoreLayout, PHASE, SHMSYNC_RWSEM_PHASE);

@@ -135,9 +135,20 @@ struct shmsync_sem {
  */
 struct shmsync_rwsem {
 	__u64 state;
-	__u32 flags;			/* 0 (bit 0 reserved: robust) */
-	__u8 reserved[52];		/* zero */
+	__u32 flags;			/* 0, or SHMSYNC_RWSEM_ROBUST */
+	__u32 slot_capacity;		/* robust: process table capacity */
+	__u32 writer_lease;		/* robust: the write holder's lease TID */
+	__u32 owner_died;		/* robust: dead writer's TID, untold */
+	__u8 reserved[40];		/* zero */
 };
+/*
+ * A robust object (flags SHMSYNC_RWSEM_ROBUST, PROTOCOL section 7.6) is
+ * followed by 16 bytes of counts per process-table slot. C code and the
+ * kernel module do not run the robust protocol: they refuse such objects
+ * (the module's shmsync_rwsem_get() returns -EOPNOTSUPP).
+ */
+#define SHMSYNC_RWSEM_ROBUST		0x1
+#define SHMSYNC_RWSEM_SLOT_COUNTS_SIZE	16
 
 #define SHMSYNC_RWSEM_LENGTH		64
 #define SHMSYNC_RWSEM_PRESENT		0x1ULL
@@ -226,7 +237,10 @@ _Static_assert(offsetof(struct shmsync_sem, reserved) == SHMSYNC_SEM_T_LENGTH,
 	       "sem_t part of a semaphore");
 SHMSYNC_ASSERT_FIELD(shmsync_rwsem, state, 0, 8);
 SHMSYNC_ASSERT_FIELD(shmsync_rwsem, flags, 8, 4);
-SHMSYNC_ASSERT_FIELD(shmsync_rwsem, reserved, 12, 52);
+SHMSYNC_ASSERT_FIELD(shmsync_rwsem, slot_capacity, 12, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_rwsem, writer_lease, 16, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_rwsem, owner_died, 20, 4);
+SHMSYNC_ASSERT_FIELD(shmsync_rwsem, reserved, 24, 40);
 _Static_assert(sizeof(struct shmsync_rwsem) == SHMSYNC_RWSEM_LENGTH,
 	       "rwsem size");
 _Static_assert(SHMSYNC_RWSEM_MAX_READERS == 0xFFFF &&

@@ -452,21 +452,67 @@ public final class Region implements AutoCloseable {
      * @throws IllegalArgumentException if the name is empty, longer than 40 UTF-8 bytes or has control characters
      */
     public RwSemaphore rwSemaphore(String name) {
+        return rwSemaphore(name, false);
+    }
+
+    /**
+     * Gets the robust read-write semaphore {@code name}, creating it (free) if it does not exist: a
+     * {@link RwSemaphore} that survives the death of a process that holds it or is queued for it
+     * (docs/PROTOCOL.md §7.6). A process's read holds and queued threads are given back by the cleaner of its
+     * process-table slot (§6.6) when it dies or closes the region; a dead write holder's lock is released
+     * the same way and the next acquirer (reader or writer) gets an {@link OwnerDiedException} holding what
+     * it asked for. Threads waiting for the object run that cleaner themselves (they watch the write
+     * holder's process lease, and look for dead processes at least every 100 ms while they sleep). Attaches
+     * this process to the region's process table, as {@link #mutex(String)} does. The object is larger than
+     * a plain one by 16 bytes per process slot, and each read or write lock and unlock adds one atomic add
+     * or store on this process's slot counts. {@link #rwSemaphore(String)} also opens a robust object (as
+     * robust).
+     *
+     * @throws IllegalStateException if {@code name} exists as a plain (not robust) read-write semaphore, or
+     *                               as {@link #mutex(String)}
+     * @throws ObjectTypeMismatchException if {@code name} is another type of object
+     * @throws RegionFullException if it must be created and there is no room, or no process slot is free
+     */
+    public RwSemaphore robustRwSemaphore(String name) {
+        return rwSemaphore(name, true);
+    }
+
+    private RwSemaphore rwSemaphore(String name, boolean robust) {
         Directory.checkName(name);
         if (mapping.isClosed()) {
             throw new IllegalStateException("region " + this.name + " is closed");
         }
+        ProcessTable table = robust ? robust() : null;
+        if (table != null) {
+            table.attach();
+        }
+        int slots = robust ? directory.processTableCapacity() : 0;
         // A fresh object is all zero (state 0: free), which the allocator already wrote.
-        Directory.Entry e = directory.getOrCreate(name, ObjectType.RWSEM, ObjectType.RWSEM.minimumSize(), offset -> {
-        });
+        Directory.Entry e = directory.getOrCreate(name, ObjectType.RWSEM, robust
+                ? io.shmsync.internal.sync.RwSemaphoreLayout.robustSize(slots) : ObjectType.RWSEM.minimumSize(),
+                offset -> {
+                    if (robust) {
+                        mapping.segment().set(java.lang.foreign.ValueLayout.JAVA_INT,
+                                offset + io.shmsync.internal.sync.RwSemaphoreLayout.SLOT_CAPACITY_OFFSET, slots);
+                        mapping.segment().set(java.lang.foreign.ValueLayout.JAVA_INT,
+                                offset + io.shmsync.internal.sync.RwSemaphoreLayout.FLAGS_OFFSET,
+                                io.shmsync.internal.sync.RwSemaphoreLayout.ROBUST);
+                    }
+                });
+        boolean isRobust = RwSemaphore.isRobust(mapping.segment(), e.offset());
+        if (robust && !isRobust) {
+            throw new IllegalStateException("read-write semaphore \"" + e.name() + "\" in region " + this.name
+                    + " exists and is not robust (robustness is chosen when it is created)");
+        }
+        ProcessTable t = isRobust ? robust() : null;
         return rwSemaphores.compute(e.offset(), (offset, old) -> {
             if (old != null && old.generation() == e.sequence()) {
                 return old;
             }
             Guard guard = Guard.of(mapping.scope(), mapping.segment(),
                     directory.entryOffset(e.index()) + DirectoryEntryLayout.SEQUENCE_OFFSET, e.sequence(),
-                    "read-write semaphore \"" + e.name() + "\" in region " + this.name);
-            return new RwSemaphore(mapping.segment(), offset, guard, mapping.path());
+                    (isRobust ? "robust " : "") + "read-write semaphore \"" + e.name() + "\" in region " + this.name);
+            return new RwSemaphore(mapping.segment(), offset, e.size(), guard, mapping.path(), t);
         });
     }
 

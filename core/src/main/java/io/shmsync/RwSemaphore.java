@@ -1,7 +1,9 @@
 package io.shmsync;
 
 import io.shmsync.internal.futex.Futex;
+import io.shmsync.internal.robust.ProcessTable;
 import io.shmsync.internal.sync.Guard;
+import io.shmsync.internal.sync.MutexLayout;
 import io.shmsync.internal.sync.WaitNode;
 
 import java.io.UncheckedIOException;
@@ -67,14 +69,22 @@ import static io.shmsync.internal.sync.RwSemaphoreLayout.*;
  * region; {@link IllegalStateException} after the close. A state word that another process corrupted
  * fails with an {@link UncheckedIOException} wrapping an {@link InvalidRegionException} naming it.
  *
- * <p><b>Not robust (yet).</b> A process that dies, or closes the region, while holding a read or write hold
- * leaves it held for ever; a process that dies while one of its threads is queued blocks the object too (a
- * dead queued writer keeps later readers out, a dead queued reader is handed a hold nobody gives back):
- * docs/PROTOCOL.md §7.6. Closing the region deregisters this process's queued threads cleanly. The
- * protocol is docs/PROTOCOL.md §7.
+ * <p><b>Robustness (a per-object option).</b> An object obtained with {@link Region#robustRwSemaphore(String)}
+ * survives the death of a process that holds it or is queued for it: the process's read holds and queued
+ * threads are given back by the cleaner of its process-table slot, and a dead write holder's lock is released
+ * the same way, the next acquirer (reader or writer) getting an {@link OwnerDiedException} with its hold kept;
+ * threads blocked on such an object run that cleaner themselves (docs/PROTOCOL.md §7.6, which also states the
+ * nanosecond windows in which a death loses a hold instead). A plain object ({@link Region#rwSemaphore(String)})
+ * is not robust: a process that dies, or closes the region, while holding a read or write hold leaves it held
+ * for ever, and a process that dies while one of its threads is queued blocks the object too (a dead queued
+ * writer keeps later readers out, a dead queued reader is handed a hold nobody gives back). Closing the
+ * region deregisters this process's queued threads cleanly. The protocol is docs/PROTOCOL.md §7.
  */
 public final class RwSemaphore implements ReadWriteLock {
     private static final VarHandle STATE = ValueLayout.JAVA_LONG.varHandle();
+    private static final VarHandle INT = ValueLayout.JAVA_INT.varHandle();
+    /** A robust waiter sleeps at most this long before it runs the cleaner of dead slots (PROTOCOL §7.6). */
+    private static final long ROBUST_SLICE_NANOS = 100_000_000L;
     /** Timeouts beyond this are treated as "no timeout" (a deadline would overflow). */
     private static final long MAX_TIMEOUT_NANOS = Long.MAX_VALUE / 4;
     private static final ThreadLocal<ReadHolds> HOLDS = ThreadLocal.withInitial(ReadHolds::new);
@@ -110,8 +120,17 @@ public final class RwSemaphore implements ReadWriteLock {
      * lookup. Racy by design: a thread uses it only if its {@link ReadHolds#owner} is that thread.
      */
     private ReadHolds cachedHolds;
+    /** Whether the object is robust (flags bit 0); the fields below are used only then. */
+    private final boolean robust;
+    private final ProcessTable table;
+    /** This process's slot counts (reads, wwait, rwait0, rwait1), or -1. */
+    private final long counts;
+    private final long writerLease;
+    private final long ownerDied;
+    /** This process's lease TID (robust only). */
+    private final int leaseTid;
 
-    RwSemaphore(MemorySegment segment, long offset, Guard guard, Path file) {
+    RwSemaphore(MemorySegment segment, long offset, long size, Guard guard, Path file, ProcessTable robustTable) {
         this.segment = segment;
         this.state = offset + STATE_OFFSET;
         this.readWord = segment.address() + offset + READ_WORD;
@@ -120,25 +139,55 @@ public final class RwSemaphore implements ReadWriteLock {
         this.file = file;
         this.sequence = guard.sequenceOffset();
         this.generation = guard.generation();
-        String bad = checkImage(segment, offset);
+        String bad = checkImage(segment, offset, size, robustTable == null ? -1 : robustTable.capacity());
         if (bad != null) {
             throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
         }
+        this.robust = robustTable != null;
+        this.table = robustTable;
+        this.writerLease = offset + WRITER_LEASE_OFFSET;
+        this.ownerDied = offset + OWNER_DIED_OFFSET;
+        if (robust) {
+            this.leaseTid = robustTable.attach().tid();
+            this.counts = offset + LENGTH + (long) SLOT_COUNTS_SIZE * robustTable.slot();
+        } else {
+            this.leaseTid = 0;
+            this.counts = -1;
+        }
     }
 
-    /** Checks flags, reserved bytes and the state invariants; returns "field: problem" or null. */
-    static String checkImage(MemorySegment s, long offset) {
+    /** Whether the object's {@code flags} say robust (read before a handle is made). */
+    static boolean isRobust(MemorySegment s, long offset) {
+        return s.get(ValueLayout.JAVA_INT, offset + FLAGS_OFFSET) == ROBUST;
+    }
+
+    /**
+     * Checks flags, the robust header, reserved bytes and the state invariants; returns "field: problem" or
+     * null. {@code capacity}: the process table's capacity for a robust object, -1 for a plain one.
+     */
+    static String checkImage(MemorySegment s, long offset, long size, int capacity) {
         int flags = s.get(ValueLayout.JAVA_INT, offset + FLAGS_OFFSET);
-        if (flags != 0) {
-            return "flags: 0x" + Integer.toHexString(flags) + ", must be 0 (robust read-write semaphores are not "
-                    + "implemented)";
+        if (flags != (capacity < 0 ? 0 : ROBUST)) {
+            return "flags: 0x" + Integer.toHexString(flags) + ", must be " + (capacity < 0 ? "0" : "1 (ROBUST)");
         }
-        long r = s.get(ValueLayout.JAVA_INT, offset + RESERVED_OFFSET);
-        for (long o = RESERVED_OFFSET + 4; o < LENGTH; o += 8) {
+        long r;
+        if (capacity < 0) {
+            r = s.get(ValueLayout.JAVA_INT, offset + SLOT_CAPACITY_OFFSET)
+                    | s.get(ValueLayout.JAVA_LONG, offset + WRITER_LEASE_OFFSET);
+        } else {
+            int slots = s.get(ValueLayout.JAVA_INT, offset + SLOT_CAPACITY_OFFSET);
+            if (slots != capacity || size < robustSize(capacity)) {
+                return "slot_capacity: " + Integer.toUnsignedString(slots) + " (object of " + size + " bytes), but "
+                        + "the process table has " + capacity + " slots";
+            }
+            r = 0;
+        }
+        for (long o = RESERVED_OFFSET; o < LENGTH; o += 8) {
             r |= s.get(ValueLayout.JAVA_LONG, offset + o);
         }
         if (r != 0) {
-            return "reserved: bytes " + RESERVED_OFFSET + ".." + (LENGTH - 1) + " must be zero";
+            return "reserved: bytes " + (capacity < 0 ? SLOT_CAPACITY_OFFSET : RESERVED_OFFSET) + ".." + (LENGTH - 1)
+                    + " must be zero";
         }
         long st = (long) STATE.getVolatile(s, offset + STATE_OFFSET);
         String broken = broken(st);
@@ -184,6 +233,9 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1);
             if (w == s) {
+                if (robust) {
+                    count(SLOT_READS, 1);
+                }
                 return readers(s) == 0 ? FIRST : ACQUIRED;
             }
             s = w;
@@ -268,6 +320,9 @@ public final class RwSemaphore implements ReadWriteLock {
                 || (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1) != s) {
             return false;
         }
+        if (robust) {
+            count(SLOT_READS, 1);
+        }
         long me = me();
         if (readers(s) == 0) {
             firstReaderHolds = 1;
@@ -293,6 +348,9 @@ public final class RwSemaphore implements ReadWriteLock {
         if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
             throw removedWhileHeld("read hold");
         }
+        if (robust) {
+            count(SLOT_READS, -1); // before T4: a death in between loses the hold, never duplicates it
+        }
         long s = (long) STATE.get(segment, state);
         if (readers(s) != 0 && (long) STATE.compareAndExchangeRelease(segment, state, s, s - R1) == s) {
             if (wwait(s) != 0 && readers(s) == 1) {
@@ -316,6 +374,9 @@ public final class RwSemaphore implements ReadWriteLock {
                 || (long) STATE.compareAndExchangeAcquire(segment, state, s, s | WRITER | PRESENT) != s) {
             return false;
         }
+        if (robust) {
+            INT.setRelease(segment, writerLease, leaseTid);
+        }
         writer = me();
         return true;
     }
@@ -328,6 +389,9 @@ public final class RwSemaphore implements ReadWriteLock {
         writer = 0;
         if (sequence >= 0 && segment.get(ValueLayout.JAVA_INT, sequence) != generation) {
             throw removedWhileHeld("write lock");
+        }
+        if (robust) {
+            INT.setVolatile(segment, writerLease, 0); // before T8: a death in between loses the lock
         }
         long s = (long) STATE.get(segment, state);
         if ((s & ~PHASE) == (WRITER | PRESENT)
@@ -359,6 +423,9 @@ public final class RwSemaphore implements ReadWriteLock {
                 if ((s & PRESENT) == 0) {
                     w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s + R1);
                     if (w == s) {
+                        if (robust) {
+                            count(SLOT_READS, 1);
+                        }
                         acquired = true;
                         return true;
                     }
@@ -367,6 +434,9 @@ public final class RwSemaphore implements ReadWriteLock {
                     if (w == s) {
                         registered = true;
                         phase = s & PHASE;
+                        if (robust) {
+                            count(rwaitCount(phase), 1);
+                        }
                         s += RW1;
                         break;
                     }
@@ -376,18 +446,31 @@ public final class RwSemaphore implements ReadWriteLock {
             for (;;) {
                 if ((s & PHASE) != phase) {
                     acquired = true; // admitted by a write release (T8/T9); s was read with acquire
+                    if (robust) {
+                        count(rwaitCount(phase), -1); // the registration first: a death between loses the hold
+                        count(SLOT_READS, 1);
+                    }
                     return true;
                 }
                 if ((s & PRESENT) == 0) {
+                    if (robust) {
+                        count(rwaitCount(phase), -1);
+                    }
                     long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s - RW1 + R1);
                     if (w == s) {
+                        if (robust) {
+                            count(SLOT_READS, 1);
+                        }
                         acquired = true;
                         return true;
+                    }
+                    if (robust) {
+                        count(rwaitCount(phase), 1);
                     }
                     s = w;
                     continue;
                 }
-                if (!node.await(segment, state + READ_WORD, (int) s, timed, deadline, interruptible)) {
+                if (!await(node, READ_WORD, (int) s, timed, deadline, interruptible)) {
                     return false;
                 }
                 s = (long) STATE.getAcquire(segment, state);
@@ -405,6 +488,9 @@ public final class RwSemaphore implements ReadWriteLock {
     private void readAbort(long phase) {
         if (guard.removed()) {
             return; // the bytes may already belong to another object
+        }
+        if (robust) {
+            count(rwaitCount(phase), -1); // before the deregistering CAS (or T4 of an admitted hold)
         }
         long s = (long) STATE.getVolatile(segment, state);
         for (;;) {
@@ -453,6 +539,9 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, s | WRITER | PRESENT);
             if (w == s) {
+                if (robust) {
+                    INT.setRelease(segment, writerLease, leaseTid);
+                }
                 return true;
             }
             s = w;
@@ -470,10 +559,19 @@ public final class RwSemaphore implements ReadWriteLock {
                 checkState(s);
                 if ((s & WRITER) == 0 && readers(s) == 0) {
                     long n = (s | WRITER | PRESENT) - (registered ? WW1 : 0);
+                    if (robust && registered) {
+                        count(SLOT_WWAIT, -1); // before the CAS that deregisters
+                    }
                     long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, n);
                     if (w == s) {
+                        if (robust) {
+                            INT.setRelease(segment, writerLease, leaseTid);
+                        }
                         acquired = true;
                         return true;
+                    }
+                    if (robust && registered) {
+                        count(SLOT_WWAIT, 1);
                     }
                     s = w;
                     continue;
@@ -486,13 +584,16 @@ public final class RwSemaphore implements ReadWriteLock {
                     long w = (long) STATE.compareAndExchange(segment, state, s, n);
                     if (w == s) {
                         registered = true;
+                        if (robust) {
+                            count(SLOT_WWAIT, 1);
+                        }
                         s = n;
                     } else {
                         s = w;
                     }
                     continue;
                 }
-                if (!node.await(segment, state + WRITE_WORD, (int) (s >>> 32), timed, deadline, interruptible)) {
+                if (!await(node, WRITE_WORD, (int) (s >>> 32), timed, deadline, interruptible)) {
                     return false;
                 }
                 s = (long) STATE.getVolatile(segment, state);
@@ -512,6 +613,9 @@ public final class RwSemaphore implements ReadWriteLock {
     private void writeAbort() {
         if (guard.removed()) {
             return;
+        }
+        if (robust) {
+            count(SLOT_WWAIT, -1); // before the deregistering CAS
         }
         long s = (long) STATE.getVolatile(segment, state);
         long n;
@@ -590,7 +694,13 @@ public final class RwSemaphore implements ReadWriteLock {
         }
         writer = 0;
         checkRemovedWhileHeld("write lock");
+        if (robust) {
+            INT.setVolatile(segment, writerLease, 0);
+        }
         releaseWrite(true);
+        if (robust) {
+            count(SLOT_READS, 1);
+        }
         recordHold(me, false);
     }
 
@@ -618,8 +728,14 @@ public final class RwSemaphore implements ReadWriteLock {
         }
         checkGeneration();
         long s = (long) STATE.get(segment, state);
+        if (robust) {
+            count(SLOT_READS, -1);
+        }
         for (;;) {
             if (readers(s) != 1 || (s & WRITER) != 0) {
+                if (robust) {
+                    count(SLOT_READS, 1);
+                }
                 return false;
             }
             long w = (long) STATE.compareAndExchangeAcquire(segment, state, s, (s - R1) | WRITER | PRESENT);
@@ -628,8 +744,12 @@ public final class RwSemaphore implements ReadWriteLock {
             }
             s = w;
         }
+        if (robust) {
+            INT.setRelease(segment, writerLease, leaseTid);
+        }
         forgetHold(me);
         writer = me;
+        checkOwnerDied();
         return true;
     }
 
@@ -711,6 +831,83 @@ public final class RwSemaphore implements ReadWriteLock {
             st = "closed";
         }
         return "RwSemaphore[" + guard.description() + ", " + st + "]";
+    }
+
+    // ------------------------------------------------------------------ robustness (PROTOCOL §7.6)
+
+    /** Adds {@code delta} to this process's slot count at {@code field} (robust objects only). */
+    private void count(int field, int delta) {
+        INT.getAndAdd(segment, counts + field, delta);
+    }
+
+    private static int rwaitCount(long phase) {
+        return phase == 0 ? SLOT_RWAIT0 : SLOT_RWAIT0 + 4;
+    }
+
+    /**
+     * After an acquisition of a robust object: if a cleaner released the write lock of a dead holder and no
+     * acquirer was told yet, this one is (with its hold).
+     */
+    private void checkOwnerDied() {
+        if (robust && (int) INT.getVolatile(segment, ownerDied) != 0) {
+            int tid = (int) INT.getAndSet(segment, ownerDied, 0);
+            if (tid != 0) {
+                throw new OwnerDiedException(null, tid, 0, false, guard.description() + ": the process (lease TID "
+                        + tid + ") that held the write lock died (or closed the region) holding it; a cleaner "
+                        + "released it, and the current thread now holds the " + (writer == me() ? "write lock" : "read "
+                        + "hold") + ": the data it protects may be half-updated");
+            }
+        }
+    }
+
+    /**
+     * One wait of T2/T6 on the half at {@code word}. For a plain object, the wait core's wait. For a robust
+     * one, also the write holder's lease word (its death ends the wait: the kernel marks the lease), and at
+     * most {@link #ROBUST_SLICE_NANOS}; after either, this thread runs the cleaner of dead slots (§6.6),
+     * which gives back what dead processes held or were queued for. Returns false only at the caller's
+     * deadline.
+     */
+    private boolean await(WaitNode node, int word, int expected, boolean timed, long deadline, boolean interruptible)
+            throws InterruptedException {
+        if (!robust) {
+            return node.await(segment, state + word, expected, timed, deadline, interruptible);
+        }
+        long lease = -1;
+        int leaseValue = 0;
+        int holder = (int) INT.getVolatile(segment, writerLease);
+        int slot = holder == 0 || holder == leaseTid ? -1 : table.slotOf(holder);
+        if (slot >= 0) {
+            lease = table.leaseOffset(slot);
+            leaseValue = (int) INT.getVolatile(segment, lease);
+            if ((leaseValue & MutexLayout.TID_MASK) != holder) {
+                table.reclaimDead(); // the holder's lease is lost: it is dead
+                if ((int) INT.getVolatile(segment, writerLease) != holder) {
+                    return true; // cleaned: look again
+                }
+                // Not cleaned yet (its last threads are still exiting, or another cleaner is at work): sleep a
+                // slice on the word alone rather than spin.
+                slot = -1;
+                lease = -1;
+                leaseValue = 0;
+            } else if ((leaseValue & MutexLayout.FUTEX_WAITERS) == 0) {
+                // The kernel wakes a lease's watcher only if FUTEX_WAITERS is set (as a mutex waiter does, §6.4)
+                INT.compareAndSet(segment, lease, leaseValue, leaseValue | MutexLayout.FUTEX_WAITERS);
+                leaseValue |= MutexLayout.FUTEX_WAITERS;
+            }
+        }
+        long sliceEnd = System.nanoTime() + ROBUST_SLICE_NANOS;
+        boolean sliceFirst = !timed || deadline - sliceEnd > 0;
+        boolean woken = node.await(segment, state + word, expected, lease, leaseValue, true,
+                sliceFirst ? sliceEnd : deadline, interruptible);
+        if (!woken && !sliceFirst) {
+            return false; // the caller's deadline
+        }
+        if (!woken || (slot >= 0 && table.leaseLost(slot, holder))) {
+            if (table.reclaimDead() > 0 && slot >= 0) {
+                table.wakeLeaseWatchers(slot);
+            }
+        }
+        return true;
     }
 
     // ------------------------------------------------------------------ helpers
@@ -795,42 +992,81 @@ public final class RwSemaphore implements ReadWriteLock {
     // ------------------------------------------------------------------ the two locks
 
     /**
-     * The read side. {@link #lock()} and {@link #lockInterruptibly()} block while a writer holds the lock
-     * or waits for it (unless the thread already holds a read hold); {@link #tryLock()} never blocks and
-     * never makes a system call.
+     * What the two views share: {@code lock()} (the side's fast path, else its blocking acquisition,
+     * uninterruptibly), {@code lockInterruptibly()}, the timed {@code tryLock}, and the owner-died report of a
+     * robust object after every acquisition. Each side supplies its fast path, its blocking acquisition and
+     * its {@code tryLock()}; their documented behaviour is in {@link ReadLock} and {@link WriteLock}.
      */
-    private final class ReadLock implements Lock {
-        /**
-         * Takes a read hold, blocking while a writer holds or waits. If interrupted while waiting, keeps
-         * waiting and sets the interrupt status again on return.
-         *
-         * @throws IllegalMonitorStateException if the current thread holds the write lock
-         * @throws IllegalStateException if 65535 read holds and queued readers exist already
-         */
+    private abstract class HoldLock implements Lock {
+        /** The side's fast path (one CAS); false, with nothing changed, when the slow path is needed. */
+        abstract boolean fast();
+
+        /** The side's checks and blocking acquisition; false only at the deadline. */
+        abstract boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException;
+
         @Override
-        public void lock() {
-            if (!tryReadFast()) {
+        public final void lock() {
+            if (!fast()) {
                 try {
                     acquire(false, false, 0L);
                 } catch (InterruptedException impossible) {
                     throw new AssertionError(impossible);
                 }
             }
+            checkOwnerDied();
         }
 
-        /**
-         * As {@link #lock()}, but an interrupt (on entry or while waiting) ends the wait with
-         * {@link InterruptedException}: the status is cleared, and the thread holds no new read hold — also
-         * if a writer's release had just handed it one (it is given back).
-         */
         @Override
-        public void lockInterruptibly() throws InterruptedException {
+        public final void lockInterruptibly() throws InterruptedException {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            if (!tryReadFast()) {
+            if (!fast()) {
                 acquire(true, false, 0L);
             }
+            checkOwnerDied();
+        }
+
+        @Override
+        public final boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
+            long nanos = unit.toNanos(time);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            if (nanos <= 0) {
+                return tryLock();
+            }
+            if (acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos))) {
+                checkOwnerDied();
+                return true;
+            }
+            return false;
+        }
+    }
+
+    /**
+     * The read side. {@link #lock()} and {@link #lockInterruptibly()} block while a writer holds the lock
+     * or waits for it (unless the thread already holds a read hold); {@link #tryLock()} never blocks and
+     * never makes a system call. On a robust object every method that acquires may instead throw
+     * {@link OwnerDiedException} <em>with the read hold taken</em>, once per dead write holder (PROTOCOL §7.6).
+     *
+     * <ul>
+     *   <li>{@code lock()} takes a read hold, blocking while a writer holds or waits. If interrupted while
+     *       waiting, keeps waiting and sets the interrupt status again on return. Throws
+     *       {@link IllegalMonitorStateException} if the current thread holds the write lock,
+     *       {@link IllegalStateException} if 65535 read holds and queued readers exist already.</li>
+     *   <li>{@code lockInterruptibly()}: as {@code lock()}, but an interrupt (on entry or while waiting) ends the
+     *       wait with {@link InterruptedException}: the status is cleared, and the thread holds no new read hold
+     *       — also if a writer's release had just handed it one (it is given back).</li>
+     *   <li>{@code tryLock(time, unit)} takes a read hold if one can be had within the timeout
+     *       ({@code CLOCK_MONOTONIC}) and the thread is not interrupted; a timeout of zero or less does not
+     *       block. False if the timeout elapsed first (the thread holds no new read hold and is not queued).</li>
+     * </ul>
+     */
+    private final class ReadLock extends HoldLock {
+        @Override
+        boolean fast() {
+            return tryReadFast();
         }
 
         /**
@@ -842,6 +1078,7 @@ public final class RwSemaphore implements ReadWriteLock {
         @Override
         public boolean tryLock() {
             if (tryReadFast()) {
+                checkOwnerDied();
                 return true;
             }
             long me = me();
@@ -856,28 +1093,12 @@ public final class RwSemaphore implements ReadWriteLock {
                 return false;
             }
             recordHold(me, r == FIRST);
+            checkOwnerDied();
             return true;
         }
 
-        /**
-         * Takes a read hold if one can be had within the timeout ({@code CLOCK_MONOTONIC}) and the thread is
-         * not interrupted; a timeout of zero or less does not block.
-         *
-         * @return false if the timeout elapsed first (the thread holds no new read hold and is not queued)
-         */
         @Override
-        public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
-            long nanos = unit.toNanos(time);
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            if (nanos <= 0) {
-                return tryLock();
-            }
-            return acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos));
-        }
-
-        private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+        boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
             long me = me();
             checkWriter(me);
             checkGeneration();
@@ -930,40 +1151,28 @@ public final class RwSemaphore implements ReadWriteLock {
 
     /**
      * The write side. {@link #lock()} blocks while any read hold or another writer exists; while it waits,
-     * new readers queue behind it. Not reentrant.
+     * new readers queue behind it. Not reentrant. On a robust object every method that acquires may instead
+     * throw {@link OwnerDiedException} <em>with the write lock taken</em>, once per dead write holder
+     * (PROTOCOL §7.6).
+     *
+     * <ul>
+     *   <li>{@code lock()} takes the write lock, blocking until no read hold and no other writer exists. If
+     *       interrupted while waiting, keeps waiting and sets the interrupt status again on return. Throws
+     *       {@link IllegalMonitorStateException} if the current thread holds the write lock already, or a read
+     *       hold (that would wait for itself: use {@link #tryUpgrade()}).</li>
+     *   <li>{@code lockInterruptibly()}: as {@code lock()}, but an interrupt (on entry or while waiting) ends the
+     *       wait with {@link InterruptedException}: the thread is no longer queued, and if it was the last writer
+     *       waiting, the readers queued behind it get in.</li>
+     *   <li>{@code tryLock(time, unit)} takes the write lock if it can be had within the timeout
+     *       ({@code CLOCK_MONOTONIC}) and the thread is not interrupted; a timeout of zero or less does not
+     *       block. False if the timeout elapsed first: the thread is no longer queued, and if it was the last
+     *       writer waiting, the readers queued behind it get in.</li>
+     * </ul>
      */
-    private final class WriteLock implements Lock {
-        /**
-         * Takes the write lock, blocking until no read hold and no other writer exists. If interrupted while
-         * waiting, keeps waiting and sets the interrupt status again on return.
-         *
-         * @throws IllegalMonitorStateException if the current thread holds the write lock already, or a
-         *                                      read hold (that would wait for itself: use {@link #tryUpgrade()})
-         */
+    private final class WriteLock extends HoldLock {
         @Override
-        public void lock() {
-            if (!tryWriteFast()) {
-                try {
-                    acquire(false, false, 0L);
-                } catch (InterruptedException impossible) {
-                    throw new AssertionError(impossible);
-                }
-            }
-        }
-
-        /**
-         * As {@link #lock()}, but an interrupt (on entry or while waiting) ends the wait with
-         * {@link InterruptedException}: the thread is no longer queued, and if it was the last writer
-         * waiting, the readers queued behind it get in.
-         */
-        @Override
-        public void lockInterruptibly() throws InterruptedException {
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            if (!tryWriteFast()) {
-                acquire(true, false, 0L);
-            }
+        boolean fast() {
+            return tryWriteFast();
         }
 
         /**
@@ -975,37 +1184,21 @@ public final class RwSemaphore implements ReadWriteLock {
         @Override
         public boolean tryLock() {
             if (tryWriteFast()) {
+                checkOwnerDied();
                 return true;
             }
             checkNotWriter();
             checkGeneration();
             if (tryWrite()) {
                 writer = me();
+                checkOwnerDied();
                 return true;
             }
             return false;
         }
 
-        /**
-         * Takes the write lock if it can be had within the timeout ({@code CLOCK_MONOTONIC}) and the thread
-         * is not interrupted; a timeout of zero or less does not block.
-         *
-         * @return false if the timeout elapsed first: the thread is no longer queued, and if it was the last
-         *         writer waiting, the readers queued behind it get in
-         */
         @Override
-        public boolean tryLock(long time, TimeUnit unit) throws InterruptedException {
-            long nanos = unit.toNanos(time);
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-            if (nanos <= 0) {
-                return tryLock();
-            }
-            return acquire(true, nanos < MAX_TIMEOUT_NANOS, deadline(nanos));
-        }
-
-        private boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
+        boolean acquire(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
             checkNotWriter();
             checkGeneration();
             if (!tryWrite()) {

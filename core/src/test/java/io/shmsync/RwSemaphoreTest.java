@@ -809,9 +809,13 @@ class RwSemaphoreTest {
         long o = r.entries().getFirst().offset();
         try (Arena arena = Arena.ofShared(); Region second = Region.open(r.name())) {
             MemorySegment s = raw(r, arena);
-            s.set(ValueLayout.JAVA_INT, o + RwSemaphoreLayout.FLAGS_OFFSET, 1);
+            s.set(ValueLayout.JAVA_INT, o + RwSemaphoreLayout.FLAGS_OFFSET, 2);
             assertTrue(invalid(assertThrows(RuntimeException.class, () -> second.rwSemaphore("rw"))).getMessage()
                     .contains("flags"));
+            // ROBUST on a 64-byte object without slot counts: refused, never used as robust
+            s.set(ValueLayout.JAVA_INT, o + RwSemaphoreLayout.FLAGS_OFFSET, RwSemaphoreLayout.ROBUST);
+            assertTrue(invalid(assertThrows(RuntimeException.class, () -> second.rwSemaphore("rw"))).getMessage()
+                    .contains("slot_capacity"));
             s.set(ValueLayout.JAVA_INT, o + RwSemaphoreLayout.FLAGS_OFFSET, 0);
             s.set(ValueLayout.JAVA_BYTE, o + 63, (byte) 1);
             assertTrue(invalid(assertThrows(RuntimeException.class, () -> second.rwSemaphore("rw"))).getMessage()

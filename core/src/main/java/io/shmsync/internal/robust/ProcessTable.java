@@ -10,6 +10,7 @@ import io.shmsync.internal.posix.Posix;
 import io.shmsync.internal.region.Directory;
 import io.shmsync.internal.sync.MutexLayout;
 import io.shmsync.internal.sync.SemaphoreLayout;
+import io.shmsync.internal.sync.RwSemaphoreRecovery;
 import io.shmsync.internal.sync.UndoSemaphoreLayout;
 
 import java.io.IOException;
@@ -167,6 +168,7 @@ public final class ProcessTable {
                 TestHooks.at(TestHooks.ATTACH_CAS_UNLISTED, tid, rl::dropPendingForTest);
                 rl.link(se);
                 zeroAdjustments(i); // a slot never inherits a former occupant's undo adjustments
+                zeroRwCounts(i);
                 segment.set(I32, lo + GENERATION_OFFSET, segment.get(I32, lo + GENERATION_OFFSET) + 1);
                 segment.set(I32, lo + PID_OFFSET, Posix.getpid());
                 segment.set(I64, lo + START_TIME_OFFSET, startTime("self"));
@@ -337,6 +339,7 @@ public final class ProcessTable {
         int deadTid = segment.get(I32, lo + LEASE_TID_OFFSET);
         repairAbandonedMutexes(deadTid);
         undoAdjustments(i);
+        undoRwSemaphores(i, deadTid, true);
         rl.lockOp(se);
         try {
             if (closing || !se.linked) {
@@ -437,6 +440,21 @@ public final class ProcessTable {
         }
     }
 
+    // ------------------------------------------------------------------ robust read-write semaphores (§7.6)
+
+    private void zeroRwCounts(int slot) {
+        for (Directory.Entry e : directory.entriesOfType(ObjectType.RWSEM)) {
+            RwSemaphoreRecovery.zero(segment, e.offset(), e.size(), capacity, slot);
+        }
+    }
+
+    /** Gives back slot {@code slot}'s holds (and registrations) of every robust read-write semaphore. */
+    private void undoRwSemaphores(int slot, int leaseTid, boolean registrations) {
+        for (Directory.Entry e : directory.entriesOfType(ObjectType.RWSEM)) {
+            RwSemaphoreRecovery.undo(segment, e.offset(), e.size(), capacity, slot, leaseTid, registrations);
+        }
+    }
+
     private void clearSlot(long lo) {
         segment.set(I32, lo + PID_OFFSET, 0);
         segment.set(I64, lo + START_TIME_OFFSET, 0L);
@@ -496,6 +514,7 @@ public final class ProcessTable {
         }
         if (slotEntry != null && slotEntry.linked) {
             undoAdjustments(slot); // leaving the region gives back what this process holds, as its death would
+            undoRwSemaphores(slot, rl.tid(), false); // its queued threads deregister as the close ends their waits
         }
         rl.lockOp();
         try {

@@ -12,7 +12,11 @@ package io.shmsync.internal.sync;
  *   bits 32-47  READERS  read holds                    \
  *   bits 48-62  WWAIT    queued writers                 } high half, offset 4: the writers' futex word
  *   bit  63     WRITER   a writer holds the lock       /
- * flags (u32, offset 8) = 0; reserved (52 bytes) zero
+ * flags (u32, offset 8): 0, or ROBUST (bit 0); a robust object also has (PROTOCOL §7.6)
+ *   slot_capacity (u32, 12) = the process table's capacity, writer_lease (u32, 16): the write holder's lease TID,
+ *   owner_died (u32, 20): 1 after a cleaner released a dead writer's lock, until an acquirer is told;
+ *   then per process-table slot, 16 bytes at 64 + 16 * slot: reads, wwait, rwait0, rwait1 (i32 each)
+ * reserved (to byte 63) zero
  * </pre>
  */
 public final class RwSemaphoreLayout {
@@ -21,10 +25,29 @@ public final class RwSemaphoreLayout {
 
     public static final int STATE_OFFSET = 0;
     public static final int FLAGS_OFFSET = 8;
-    public static final int RESERVED_OFFSET = 12;
+    public static final int SLOT_CAPACITY_OFFSET = 12;
+    public static final int WRITER_LEASE_OFFSET = 16;
+    public static final int OWNER_DIED_OFFSET = 20;
+    public static final int RESERVED_OFFSET = 24;
+
+    /** {@code flags} bit 0: the object is robust (per-slot counts follow the header, PROTOCOL §7.6). */
+    public static final int ROBUST = 0x1;
+    /** Bytes of one slot's counts after the header of a robust object. */
+    public static final int SLOT_COUNTS_SIZE = 16;
+    /** In a slot's counts: read holds of the slot's process (i32). */
+    public static final int SLOT_READS = 0;
+    /** In a slot's counts: the slot's process's writers registered in WWAIT (i32). */
+    public static final int SLOT_WWAIT = 4;
+    /** In a slot's counts: the slot's process's readers registered in RWAIT while PHASE was 0 (i32); PHASE 1 at +4. */
+    public static final int SLOT_RWAIT0 = 8;
 
     /** Size of a read-write semaphore object in a region. */
     public static final int LENGTH = 64;
+
+    /** Size of a robust object for a process table of {@code slots} slots, rounded up to 64. */
+    public static long robustSize(int slots) {
+        return (LENGTH + (long) SLOT_COUNTS_SIZE * slots + 63) & ~63L;
+    }
 
     public static final long PRESENT = 0x1L;
     public static final long PHASE = 0x2L;
