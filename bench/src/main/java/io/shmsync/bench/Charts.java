@@ -76,10 +76,19 @@ public final class Charts {
         return mech;
     }
 
-    /** A log axis needs a positive minimum (XChart's bar charts otherwise start at 0): the power of 10 below the data. */
-    private static void logFloor(CategoryChart c, List<Double> values) {
+    /**
+     * A log axis needs a positive minimum (XChart's bar charts otherwise start at 0). A bar is drawn from the axis
+     * minimum up to its value, so the minimum must lie strictly below the smallest value, with room to see: the power
+     * of 10 at or below half the smallest value (0.10 gives 0.01, 0.3 gives 0.1), so the shortest bar is at least a
+     * factor 2 (0.3 of a decade) tall.
+     */
+    static double logAxisMin(List<Double> values) {
         double min = values.stream().filter(v -> v > 0).mapToDouble(Double::doubleValue).min().orElse(1);
-        c.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min))));
+        return Math.pow(10, Math.floor(Math.log10(min / 2)));
+    }
+
+    private static void logFloor(CategoryChart c, List<Double> values) {
+        c.getStyler().setYAxisMin(logAxisMin(values));
     }
 
     private void save(Object chart, String name) throws IOException {
