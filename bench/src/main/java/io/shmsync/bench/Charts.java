@@ -23,7 +23,8 @@ import java.util.stream.Stream;
  * writes {@code charts/}: {@code uncontended.png} (ns/op), {@code latency-cross-cpu.png} and
  * {@code latency-pinned.png} (round-trip p50/p90/p99 per mechanism, log scale), {@code cpu-per-rt.png}
  * (CPU µs per round trip, cross-CPU), {@code sparse-latency.png} and {@code sparse-cpu.png} (1 ms / 10 ms
- * traffic), {@code contended.png} (ops/s vs processes). A chart whose data is missing is not drawn.
+ * traffic), {@code contended.png} (ops/s vs processes), {@code rwsem.png} (read-mostly ops/s vs processes). A chart
+ * whose data is missing is not drawn.
  */
 public final class Charts {
     private static final int W = 1200;
@@ -55,6 +56,7 @@ public final class Charts {
         c.cpuPerRoundTrip("0,1");
         c.sparse();
         c.contended();
+        c.rwsem();
     }
 
     private static final String[][] SHORT = {
@@ -76,10 +78,19 @@ public final class Charts {
         return mech;
     }
 
-    /** A log axis needs a positive minimum (XChart's bar charts otherwise start at 0): the power of 10 below the data. */
-    private static void logFloor(CategoryChart c, List<Double> values) {
+    /**
+     * A log axis needs a positive minimum (XChart's bar charts otherwise start at 0). A bar is drawn from the axis
+     * minimum up to its value, so the minimum must lie strictly below the smallest value, with room to see: the power
+     * of 10 at or below half the smallest value (0.10 gives 0.01, 0.3 gives 0.1), so the shortest bar is at least a
+     * factor 2 (0.3 of a decade) tall.
+     */
+    static double logAxisMin(List<Double> values) {
         double min = values.stream().filter(v -> v > 0).mapToDouble(Double::doubleValue).min().orElse(1);
-        c.getStyler().setYAxisMin(Math.pow(10, Math.floor(Math.log10(min))));
+        return Math.pow(10, Math.floor(Math.log10(min / 2)));
+    }
+
+    private static void logFloor(CategoryChart c, List<Double> values) {
+        c.getStyler().setYAxisMin(logAxisMin(values));
     }
 
     private void save(Object chart, String name) throws IOException {
@@ -101,7 +112,7 @@ public final class Charts {
     private void uncontended() throws IOException {
         Map<String, Double> rows = new LinkedHashMap<>();
         for (Map<String, String> r : results) {
-            if (r.containsKey("bench")) {
+            if (r.containsKey("bench") && !r.containsKey("kind")) {   // kind=rwsem_jmh: the rwsem chart
                 rows.put(r.get("bench").replace("LockUnlock", " lock+unlock").replace("TryAcquireRelease", " tryAcq+rel")
                         .replace("AcquireRelease", " acq+rel"), Double.parseDouble(r.get("ns_per_op")));
             }
@@ -241,5 +252,33 @@ public final class Charts {
         }
         logFloor(chart, all);
         save(chart, "contended");
+    }
+
+    /** rwsem.png: read-mostly throughput vs processes, glibc pthread_rwlock vs C rwsem.h vs Java RwSemaphore (step 9). */
+    private void rwsem() throws IOException {
+        List<Map<String, String>> tp = results.stream().filter(r -> "rwsem_throughput".equals(r.get("kind"))).toList();
+        if (tp.isEmpty()) {
+            return;
+        }
+        CategoryChart chart = bars("Read-mostly throughput (" + tp.get(0).get("write_permille") + " ‰ writes): N processes on one "
+                + "read-write lock (2 CPUs) — log scale", "total ops/s (millions)", true);
+        chart.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle.Line);
+        chart.getStyler().setXAxisLabelRotation(0);
+        chart.getStyler().setOverlapped(true);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        chart.setXAxisTitle("processes");
+        List<Double> all = new ArrayList<>();
+        for (String[] m : new String[][]{{"glibc", "glibc pthread_rwlock (C)"}, {"rwsem", "shmsync rwsem.h (C)"}, {"java", "shmsync RwSemaphore (Java)"}}) {
+            List<Map<String, String>> rows = tp.stream().filter(r -> m[0].equals(r.get("mech")))
+                    .sorted(Comparator.comparingInt(r -> Integer.parseInt(r.get("procs")))).toList();
+            if (rows.isEmpty()) {
+                continue;
+            }
+            List<Double> y = rows.stream().map(r -> Math.max(1e-3, Double.parseDouble(r.get("ops_per_sec")) / 1e6)).toList();
+            all.addAll(y);
+            chart.addSeries(m[1], rows.stream().map(r -> r.get("procs")).toList(), y);
+        }
+        logFloor(chart, all);
+        save(chart, "rwsem");
     }
 }

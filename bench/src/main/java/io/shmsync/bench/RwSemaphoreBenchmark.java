@@ -32,7 +32,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * Uncontended read lock + unlock and write lock + unlock, one thread, one op = one lock and one unlock (the
  * C reference, {@code bench/native/rwlock_bench uncontended}, times glibc's pshared {@code pthread_rwlock_t}
- * and the C {@code rwsem.h} protocol the same way; {@code bench/rwsem.sh} runs both).
+ * and the C {@code rwsem.h} protocol the same way; {@code bench/run.sh} step 9 runs both).
  *
  * <ul>
  *   <li>{@code rwRead}, {@code rwWrite}: a region {@link RwSemaphore} in a {@code /dev/shm} region,
