@@ -5,6 +5,7 @@ import io.shmsync.internal.robust.ProcessTable;
 import io.shmsync.internal.robust.RobustEntry;
 import io.shmsync.internal.robust.RobustList;
 import io.shmsync.internal.robust.TestHooks;
+import io.shmsync.internal.robust.WaiterPending;
 import io.shmsync.internal.sync.Guard;
 import io.shmsync.internal.sync.Spinner;
 import io.shmsync.internal.sync.WaitNode;
@@ -507,6 +508,7 @@ public final class Mutex implements Lock {
         boolean settled = false;
         Spinner sp = spinner;
         long waitStart = 0;
+        long pending = WaiterPending.NOT_ARMED;
         try {
             for (;;) {
                 if (table.isClosing()) {
@@ -552,8 +554,17 @@ public final class Mutex implements Lock {
                         lease |= FUTEX_WAITERS;
                     }
                 }
+                if (!waited) {
+                    // Keep this thread's own list_op_pending on m until the wait ends: if it dies (even after
+                    // its wake-up was consumed), the kernel wakes another waiter (PROTOCOL §6.4 "Waiter death").
+                    pending = WaiterPending.arm(wordAddress + (LIST_NEXT_OFFSET - LOCK_OFFSET));
+                }
                 waited = true;
-                if (!node.await(segment, base + LOCK_OFFSET, v, leaseOffset, lease, timed, deadline, interruptible)) {
+                boolean woke = node.await(segment, base + LOCK_OFFSET, v, leaseOffset, lease, timed, deadline, interruptible);
+                if (TestHooks.ARMED) {
+                    TestHooks.at(TestHooks.LOCK_WOKEN, leaseTid);
+                }
+                if (!woke) {
                     if (throwOnTimeout) {
                         throw new TimeoutException(guard.description() + " not acquired within the timeout: held by "
                                 + describeHolder((int) INT.getVolatile(segment, base + LOCK_OFFSET)));
@@ -565,6 +576,7 @@ public final class Mutex implements Lock {
             if (!settled && waited) {
                 passOnWake();
             }
+            WaiterPending.disarm(pending);
             node.exit();
         }
     }
