@@ -261,7 +261,7 @@ take:
      :: else -> skip
      fi;
 #ifndef BUG_NO_WAITER_PENDING
-     wpend[me] = 1;                       /* its own head's list_op_pending = m until the wait ends */
+     LIST(wpend[me] = 1);                 /* its own head's list_op_pending = m until the wait ends */
 #endif
      /* futex_waitv {lock == v|W, lease == its value|W} (plus sequence and abort word: aborts) */
      atomic {
@@ -292,7 +292,7 @@ take:
         /* a waiter that gives up after sleeping wakes one other waiter if lock is free or D */
         if :: lk_tid == 0 || lk_d -> wake_lock1() :: else -> skip fi;
 #endif
-        wpend[me] = 0;
+        LIST(wpend[me] = 0);
         inwait[me] = 0;
         goto top
      :: else -> goto slow
@@ -303,6 +303,7 @@ L3:
   LIST(linked[me] = 1);                                             /* L3: link e */
   skip;                                                             /* L4: holder_thread, owner */
   LIST(pend[me] = 0);                                               /* L5 */
+#if DEATHS > 0
   wpend[me] = 0;                                   /* the wait (if any) ended: own pending back to 0 */
   if
   :: report ->
@@ -313,6 +314,7 @@ L3:
      skip
   :: else -> skip
   fi;
+#endif
 #ifdef ME_STRICT
   /* entering the section: no other running thread (live, or dead and still running) holds m */
   assert(dead[me] || (!(hold[0] && !stop[0] && 0 != me) && !(hold[1] && !stop[1] && 1 != me)
