@@ -45,6 +45,8 @@ class WaiterDeathTest {
             ChildJvm b = waiter(name, "b");
             lockAndAwaitSleep(b);
             assertTrue(m.hasQueuedThreads());
+            assertFalse(a.output().stream().anyMatch(l -> l.startsWith(WOKEN)) || b.output().stream().anyMatch(l -> l.startsWith(WOKEN)),
+                    "a waiter returned before the unlock: " + a.output() + " " + b.output());
 
             m.unlock();
             ChildJvm woken = null;
@@ -60,7 +62,7 @@ class WaiterDeathTest {
                 Thread.sleep(5);
             }
             ChildJvm other = woken == a ? b : a;
-            assertFalse(other.output().stream().anyMatch(l -> l.startsWith(WOKEN)), "both woken by one unlock: " + a.output() + " " + b.output());
+            assertFalse(other.output().stream().anyMatch(l -> l.startsWith(WOKEN)), "both woken by one unlock (the second was not asleep yet: a test setup problem): " + a.output() + " " + b.output());
             woken.close(); // SIGKILL after its wake-up was consumed, before it retried
 
             // The lost wake-up would leave `other` asleep on a free mutex for ever: bounded, generous wait.
@@ -81,11 +83,16 @@ class WaiterDeathTest {
 
     /**
      * Sends LOCK and waits until one more thread of the child than before is blocked in {@code futex_waitv}
-     * (syscall 449 in /proc/PID/task/TID/syscall; other threads of the child may wait there too).
+     * (syscall 449 in /proc/PID/task/TID/syscall), not counting shmsync's own worker threads, which start
+     * with the wait and sleep there too.
      */
     private static void lockAndAwaitSleep(ChildJvm c) throws InterruptedException {
         Path tasks = Path.of("/proc", Long.toString(c.pid()), "task");
-        Thread.sleep(200); // let the child's own helper threads settle (only makes the baseline stable)
+        // ATTACH opens the mutex handle, whose helper threads (a removal watcher) may wait in futex_waitv too:
+        // count them in the baseline.
+        c.send("ATTACH");
+        c.awaitLine("ATTACHED");
+        Thread.sleep(300);
         long before = blockedInWaitv(tasks);
         c.send("LOCK");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -101,7 +108,9 @@ class WaiterDeathTest {
         try (Stream<Path> s = Files.list(tasks)) {
             return s.filter(t -> {
                 try {
-                    return Files.readString(t.resolve("syscall")).startsWith("449 ");
+                    // shmsync's own workers (removal watcher, multiplexer: comm "shmsync-...") sleep there too
+                    return Files.readString(t.resolve("syscall")).startsWith("449 ")
+                            && !Files.readString(t.resolve("comm")).startsWith("shmsync-");
                 } catch (IOException | RuntimeException gone) {
                     return false;
                 }
