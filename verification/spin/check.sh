@@ -75,17 +75,19 @@ run sem-bug-wake-load   sem.pml safety   "find:invalid end state" "seeded: wake 
 # ---- §6 robust mutex and leases (mutex.pml) ----
 run mutex               mutex.pml safety pass "ME, no lost wake-up; aborts+spurious, no deaths" -DDEATHS=0 -DABORTS=1 -DSPUR=1
 run mutex-progress      mutex.pml progress pass "progress (no fairness needed), no deaths"      -DPROGRESS -DDEATHS=0 -DABORTS=0 -DSPUR=0
-run mutex-death-u4cas   mutex.pml safety pass "deaths at any step + U4 by CAS: ME(live), owner-died, no lost wake-up" -DNO_WAITER_DEATH -DABORTS=0
-# known findings on the protocol as written (see verification/spin/README.md): spin must keep finding them
+run mutex-death          mutex.pml safety pass "deaths at any step (waiters too): ME(live), owner-died, no lost wake-up" -DABORTS=0
+run mutex-death-strict   mutex.pml safety pass "deaths at any step (waiters too): ME incl. dying threads (ME_STRICT)" -DABORTS=0 -DME_STRICT
+run mutex-death-aborts   mutex.pml safety pass "deaths at any step + an abort after a consumed wake" -DABORTS=1
+# seeded bugs: each must be found (the first three were the findings of verification/spin/README.md)
 # (-E: the same clobber also loses the new owner's FUTEX_WAITERS, an invalid end state found first)
-PANFLAGS=-E run mutex-bug-u4-xchg mutex.pml safety "find:assertion violated" "seeded (was finding 1, fixed in PROTOCOL 6.4): U4 by exchange frees a new owner's lock" -DNO_WAITER_DEATH -DABORTS=0 -DBUG_U4_XCHG
-run finding-waiter-death mutex.pml safety "find:invalid end state" "finding: waiter killed after a consumed wake" -DABORTS=0
-run finding-zombie-cs   mutex.pml safety "find:assertion violated" "finding: dead thread still in its section (ME_STRICT)" -DNO_WAITER_DEATH -DABORTS=0 -DME_STRICT
-# seeded bugs
-run mutex-bug-no-lease-watch mutex.pml safety "find:invalid end state" "seeded: waiters do not watch the lease" -DNO_WAITER_DEATH -DABORTS=0 -DBUG_NO_LEASE_WATCH
+PANFLAGS=-E run mutex-bug-u4-xchg mutex.pml safety "find:assertion violated" "seeded (was finding 1): U4 by exchange frees a new owner's lock" -DABORTS=0 -DBUG_U4_XCHG
+run mutex-bug-no-waiter-pending mutex.pml safety "find:invalid end state" "seeded (was finding 2): waiter not pending on m while it waits" -DABORTS=0 -DBUG_NO_WAITER_PENDING
+run mutex-bug-no-self-check mutex.pml safety "find:invalid end state" "seeded: a dying process's woken waiter takes m" -DABORTS=0 -DBUG_NO_SELF_CHECK
+run mutex-bug-no-zombie-wait mutex.pml safety "find:assertion violated" "seeded (was finding 3): report before the dead threads stop" -DABORTS=0 -DME_STRICT -DBUG_NO_ZOMBIE_WAIT
+run mutex-bug-no-lease-watch mutex.pml safety "find:invalid end state" "seeded: waiters do not watch the lease" -DABORTS=0 -DBUG_NO_LEASE_WATCH
 run mutex-bug-no-waiters-bit mutex.pml safety "find:invalid end state" "seeded: waiter does not set FUTEX_WAITERS" -DDEATHS=0 -DBUG_NO_WAITERS_BIT
 run mutex-bug-no-passon mutex.pml safety "find:invalid end state" "seeded: aborting waiter does not pass on" -DDEATHS=0 -DBUG_NO_PASSON
-run mutex-bug-no-died-report mutex.pml safety "find:assertion violated" "seeded: take from D without the report" -DNO_WAITER_DEATH -DABORTS=0 -DBUG_NO_DIED_REPORT
+run mutex-bug-no-died-report mutex.pml safety "find:assertion violated" "seeded: take from D without the report" -DABORTS=0 -DBUG_NO_DIED_REPORT
 # ---- §7 read-write semaphore (rwsem.pml, §7 as on branch s2-rwsem f25445d) ----
 run rwsem               rwsem.pml safety pass "RW exclusion, word counts (I1,I2,READERS,RWAIT,WWAIT), no lost wake-up" -DROUNDS=2
 run rwsem-progress      rwsem.pml progress pass "progress (no fairness needed)"                  -DPROGRESS

@@ -18,6 +18,14 @@
  * pending one, and then for the pending one: if the word is 0 and it is the pending entry, wake 1;
  * else if its TID is the dead thread's: word = (word & W) | D, and wake 1 if W was set.
  *
+ * Waiter death (§6.4 "Waiter death"): a waiter keeps the list_op_pending of its own thread's robust-list
+ * head (glibc's, not the lease's) on m from its first sleep until it acquired m or gave up (`wpend`).  When
+ * the waiter thread exits (`texit`: SIGKILL dequeues it from the futex first), the kernel's
+ * handle_futex_death sees that pending entry: owner part of the word 0 -> wake 1 (the word holds lease TIDs,
+ * never a waiter's TID, so the "mark OWNER_DIED" branch never applies to it).
+ * Zombie wait (§6.4 "Owner death"): a thread that acquired m with an owner-died report waits, before it
+ * reports (enters its section), until every dead process has no thread left (stop[]).
+ *
  * Futex model: futex_waitv on {lock, lease[o]} compares both words and queues in one atomic step
  * (else returns at once); a FUTEX_WAKE on either word dequeues the waiter from both; wake(n) wakes
  * up to n, any of them; spurious returns (budget SPUR) and aborts (budget ABORTS; timeout,
@@ -32,15 +40,18 @@
  *  - progress (-DPROGRESS, pan -l -f): no cycle without an acquisition under weak fairness.
  * Variants:
  *  NO_WAITER_DEATH  no process dies while its thread is a waiter that has slept and not yet acquired m
- *                   or given up (passing its wake-up on): without it spin finds the lost wake-up of a
- *                   waiter killed after futex_waitv consumed the unlock's FUTEX_WAKE(1)
+ *                   or given up (no longer used by check.sh: waiter deaths are covered by wpend)
  *  ME_STRICT        also count a dead process's thread that is still running in the window (b)
+ *  ROUNDS           lock/unlock rounds per process (default 1)
  *  BUG_U4_XCHG      U4 releases by an exchange (as glibc) instead of PROTOCOL 6.4 CAS TID(|W) -> 0
  * Seeded bugs:
  *  BUG_NO_LEASE_WATCH   waiters do not watch the owner's lease (no rule 3, wait on lock alone)
  *  BUG_NO_WAITERS_BIT   a waiter does not set FUTEX_WAITERS in lock before sleeping
  *  BUG_NO_PASSON        an aborting waiter does not wake another when lock is free or D
  *  BUG_NO_DIED_REPORT   an acquirer that takes m from D (or a dead lease) does not report it
+ *  BUG_NO_WAITER_PENDING a waiter does not keep its own list_op_pending on m (the old protocol)
+ *  BUG_NO_ZOMBIE_WAIT   the owner-died report does not wait for the dead process's threads to stop
+ *  BUG_NO_SELF_CHECK    a woken waiter takes m without checking that its own lease is still its own
  */
 
 #define N 3
@@ -64,6 +75,7 @@ byte lk_tid; bit lk_w, lk_d;                  /* m.lock */
 byte ls_tid[N]; bit ls_w[N], ls_d[N];         /* slot[p].lease */
 /* per-process robust list (user memory, read by the kernel at death) */
 bit linked[N], pend[N];
+bit wpend[N];                                 /* the worker thread's own (glibc) head: pending = m */
 /* futex wait queues: sleeping[p] with the words it waits on */
 bit sleeping[N], onLock[N];
 byte onLease[N];                              /* 0: none, o+1: lease of process o */
@@ -133,6 +145,30 @@ inline walk(v) {
   }
 }
 
+/* the worker thread of v exits (SIGKILL): dequeued from its futex wait, then the kernel walks its own
+   robust list, whose pending entry names m while it waits (handle_futex_death: owner 0 -> wake 1) */
+inline texit(v) {
+  atomic {
+    stop[v] = 1; sleeping[v] = 0; onLock[v] = 0; onLease[v] = 0;
+    if :: wpend[v] && lk_tid == 0 -> wake_lock1() :: else -> skip fi
+  }
+}
+
+/* self check (§6.4 "Waiter death"): a thread that slept checks, with list_op_pending = m set and before its CAS, that its own
+   lease is still its own; if not, its process is being killed: it passes its wake-up on and stops */
+inline self_check() {
+#ifndef BUG_NO_SELF_CHECK
+  if
+  :: slept && (ls_tid[me] != T || ls_d[me]) ->
+     if :: lk_tid == 0 || lk_d -> wake_lock1() :: else -> skip fi;
+     goto done
+  :: else -> skip
+  fi
+#else
+  skip
+#endif
+}
+
 /* bookkeeping when this thread's CAS put its TID into lock */
 inline acquired(report) {
 #ifdef BUG_NO_DIED_REPORT
@@ -142,9 +178,7 @@ inline acquired(report) {
   :: !dead[me] ->
      assert(!orphan || report);                        /* the holder died: the next owner is told */
      assert(!report || dead[0] || dead[1] || dead[2]); /* no report without a death */
-#ifdef ME_STRICT
-     assert(!(hold[0] && !stop[0]) && !(hold[1] && !stop[1]) && !(hold[2] && !stop[2]));
-#else
+#ifndef ME_STRICT
      assert(!(hold[0] && !dead[0]) && !(hold[1] && !dead[1]) && !(hold[2] && !dead[2]));
 #endif
      orphan = 0
@@ -183,6 +217,7 @@ slow:
      report = vd;
 take:
      LIST(pend[me] = 1);
+     self_check();
      atomic {
        if
        :: lk_tid == vt && lk_w == vw && lk_d == vd ->
@@ -200,6 +235,7 @@ take:
         /* rule 3: the owner is dead although m was never marked: take m as owner-died, wake all
            waiters of that lease word */
         LIST(pend[me] = 1);
+        self_check();
         atomic {
           if
           :: lk_tid == vt && lk_w == vw && lk_d == vd ->
@@ -224,12 +260,13 @@ take:
      :: !lw -> atomic { if :: ls_tid[o] == lt && !ls_w[o] && ls_d[o] == ld -> ls_w[o] = 1; lw = 1 :: else -> goto slow fi }
      :: else -> skip
      fi;
+#ifndef BUG_NO_WAITER_PENDING
+     LIST(wpend[me] = 1);                 /* its own head's list_op_pending = m until the wait ends */
+#endif
      /* futex_waitv {lock == v|W, lease == its value|W} (plus sequence and abort word: aborts) */
      atomic {
        if
-#ifdef NO_WAITER_DEATH
        :: dead[me] -> goto done          /* SIGKILL pending: the thread dies in the syscall */
-#endif
        :: !dead[me] && lk_tid == vt && lk_w == vw && lk_d == vd && ls_tid[o] == lt && ls_w[o] && ls_d[o] == ld ->
           sleeping[me] = 1; onLock[me] = 1; onLease[me] = o + 1; inwait[me] = 1
        :: else -> skip
@@ -255,6 +292,7 @@ take:
         /* a waiter that gives up after sleeping wakes one other waiter if lock is free or D */
         if :: lk_tid == 0 || lk_d -> wake_lock1() :: else -> skip fi;
 #endif
+        LIST(wpend[me] = 0);
         inwait[me] = 0;
         goto top
      :: else -> goto slow
@@ -265,6 +303,23 @@ L3:
   LIST(linked[me] = 1);                                             /* L3: link e */
   skip;                                                             /* L4: holder_thread, owner */
   LIST(pend[me] = 0);                                               /* L5 */
+#if DEATHS > 0
+  wpend[me] = 0;                                   /* the wait (if any) ended: own pending back to 0 */
+  if
+  :: report ->
+#ifndef BUG_NO_ZOMBIE_WAIT
+     /* before reporting owner death: wait until the dead processes have no thread left */
+     (!dead[0] || stop[0]) && (!dead[1] || stop[1]) && (!dead[2] || stop[2]);
+#endif
+     skip
+  :: else -> skip
+  fi;
+#endif
+#ifdef ME_STRICT
+  /* entering the section: no other running thread (live, or dead and still running) holds m */
+  assert(dead[me] || (!(hold[0] && !stop[0] && 0 != me) && !(hold[1] && !stop[1] && 1 != me)
+                      && !(hold[2] && !stop[2] && 2 != me)));
+#endif
 progress:
   /* critical section; after an owner-died report the holder repairs and marks consistent */
   atomic { report = 0; vt = 0; vw = 0; vd = 0; slept = 0; lt = 0; lw = 0; ld = 0; o = 0 };
@@ -313,8 +368,8 @@ active proctype killer() {
      atomic { !dead[v] -> dead[v] = 1; if :: hold[v] -> orphan = 1 :: else -> skip fi };
 #endif
      if
-     :: stop[v] = 1; walk(v)            /* the worker is gone before the lease thread's exit */
-     :: walk(v); stop[v] = 1            /* window (b): the worker runs on after the walk */
+     :: texit(v); walk(v)               /* the worker is gone before the lease thread's exit */
+     :: walk(v); texit(v)               /* window (b): the worker runs on after the walk */
      fi
   :: break
   od

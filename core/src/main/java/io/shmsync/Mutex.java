@@ -5,6 +5,7 @@ import io.shmsync.internal.robust.ProcessTable;
 import io.shmsync.internal.robust.RobustEntry;
 import io.shmsync.internal.robust.RobustList;
 import io.shmsync.internal.robust.TestHooks;
+import io.shmsync.internal.robust.WaiterPending;
 import io.shmsync.internal.sync.Guard;
 import io.shmsync.internal.sync.Spinner;
 import io.shmsync.internal.sync.WaitNode;
@@ -58,7 +59,15 @@ import static io.shmsync.internal.sync.MutexLayout.*;
  * gets the mutex <em>and</em> an {@link OwnerDiedException} (thrown with the mutex held); it repairs the
  * data and calls {@link #markConsistent()}. Unlocking without that makes the mutex permanently unusable:
  * every later lock attempt throws {@link NotRecoverableException}. Each death is reported to exactly one
- * next owner.
+ * next owner, and only once no thread of the dead process can still run: the kernel reports the death when
+ * the process's lease thread exits, and the acquirer waits until the process's other threads have exited
+ * too, or are blocked in the kernel with {@code SIGKILL} pending (docs/PROTOCOL.md §6.4 "Owner death"), so
+ * the dead holder cannot still be inside its critical section while the next owner repairs the data.
+ *
+ * <p><b>Waiter death.</b> A blocked platform thread keeps its own robust-list entry pending on the mutex
+ * while it waits, so if its process is killed after an unlock chose it to wake up, the kernel wakes another
+ * waiter in its place (§6.4 "Waiter death"). Virtual-thread waiters are not covered: if one is killed in that
+ * instant, the other waiters wait until the next lock attempt or unlock of the mutex.
  *
  * <p><b>Cost.</b> An uncontended {@code lock()} + {@code unlock()} is four atomic read-modify-write
  * instructions (a CAS that claims this process's robust-list head, the CAS or exchange on the lock word,
@@ -136,11 +145,17 @@ public final class Mutex implements Lock {
      * Acquires the mutex, blocking until it is available. If the thread is interrupted while waiting it
      * keeps waiting; its interrupted status is set again when the method returns.
      *
-     * @throws OwnerDiedException with the mutex <b>held</b>: the previous owner died holding it
+     * @throws OwnerDiedException with the mutex <b>held</b>: the previous owner died holding it. Thrown only
+     *         after every process whose lease was lost (the dead holder's among them) has no thread left that
+     *         can run user code — exited, or blocked in the kernel with {@code SIGKILL} pending — so nothing
+     *         of the dead holder still runs in the critical section; this wait is not bounded by a timeout of
+     *         the lock call (it lasts as long as the dying threads take to enter the kernel)
      * @throws NotRecoverableException if the mutex is permanently unusable (the caller does not hold it)
      * @throws IllegalMonitorStateException if the current thread already holds it
      * @throws ObjectRemovedException if the mutex is (or gets) removed from its region
      * @throws RegionClosedException if this process closes the region while the thread waits
+     * @throws IllegalStateException if this process lost its lease while the thread waited (the process is
+     *         being killed): the mutex is not acquired
      */
     @Override
     public void lock() {
@@ -178,7 +193,8 @@ public final class Mutex implements Lock {
     /**
      * Acquires the mutex if it is free, or if its owner is dead, at the time of the call. Never blocks and
      * never makes a system call, except to look up the owner's process when the mutex is held by another
-     * process.
+     * process, and, when it acquires after an owner death, to wait until the dead process's threads have
+     * stopped (as {@link #lock()}).
      *
      * @return true if the mutex was acquired
      * @throws OwnerDiedException with the mutex <b>held</b>, as {@link #lock()}
@@ -458,6 +474,12 @@ public final class Mutex implements Lock {
                 throw closed();
             }
             l.checkRoom();
+            if (waited && ownLeaseLost()) {
+                // This process is being killed (its lease thread exited): a woken waiter must not take m now,
+                // after the kernel's walk; it passes its wake-up on instead (PROTOCOL §6.4 "Waiter death").
+                throw new IllegalStateException(guard.description() + ": this process lost its lease (it is "
+                        + "being killed); the mutex was not acquired");
+            }
             int nv = leaseTid | (v & FUTEX_WAITERS) | (waited ? FUTEX_WAITERS : 0);
             if (!INT.compareAndSet(segment, base + LOCK_OFFSET, v, nv)) {
                 return BUSY;
@@ -468,6 +490,12 @@ public final class Mutex implements Lock {
         }
     }
 
+    /** Whether this process's own lease word no longer names its lease thread (it exited: we are dying). */
+    private boolean ownLeaseLost() {
+        int s = table.slot();
+        return s >= 0 && ((int) INT.getVolatile(segment, table.leaseOffset(s)) & (TID_MASK | FUTEX_OWNER_DIED)) != leaseTid;
+    }
+
     private boolean finish(int r, int v, Owner o) {
         if (r == ACQUIRED) {
             return true;
@@ -476,6 +504,8 @@ public final class Mutex implements Lock {
             throw new NotRecoverableException(guard.description() + " is not recoverable: a thread acquired it "
                     + "after an owner died and unlocked it without markConsistent(); remove and recreate it");
         }
+        // Before telling of the death: the dead process's other threads stop (PROTOCOL §6.4 "Owner death").
+        table.awaitDeadProcessesStopped();
         if (o != null && o.leaseDead()) {
             table.wakeLeaseWatchers(o.slot());
             throw new OwnerDiedException(this, o.tid(), o.pid(), false, guard.description()
@@ -507,6 +537,7 @@ public final class Mutex implements Lock {
         boolean settled = false;
         Spinner sp = spinner;
         long waitStart = 0;
+        long pending = WaiterPending.NOT_ARMED;
         try {
             for (;;) {
                 if (table.isClosing()) {
@@ -552,8 +583,17 @@ public final class Mutex implements Lock {
                         lease |= FUTEX_WAITERS;
                     }
                 }
+                if (!waited) {
+                    // Keep this thread's own list_op_pending on m until the wait ends: if it dies (even after
+                    // its wake-up was consumed), the kernel wakes another waiter (PROTOCOL §6.4 "Waiter death").
+                    pending = WaiterPending.arm(wordAddress + (LIST_NEXT_OFFSET - LOCK_OFFSET));
+                }
                 waited = true;
-                if (!node.await(segment, base + LOCK_OFFSET, v, leaseOffset, lease, timed, deadline, interruptible)) {
+                boolean woke = node.await(segment, base + LOCK_OFFSET, v, leaseOffset, lease, timed, deadline, interruptible);
+                if (TestHooks.ARMED) {
+                    TestHooks.at(TestHooks.LOCK_WOKEN, leaseTid);
+                }
+                if (!woke) {
                     if (throwOnTimeout) {
                         throw new TimeoutException(guard.description() + " not acquired within the timeout: held by "
                                 + describeHolder((int) INT.getVolatile(segment, base + LOCK_OFFSET)));
@@ -565,6 +605,7 @@ public final class Mutex implements Lock {
             if (!settled && waited) {
                 passOnWake();
             }
+            WaiterPending.disarm(pending);
             node.exit();
         }
     }

@@ -30,6 +30,7 @@ public final class Syscall {
     public static final long SYS_FUTEX = AARCH64 ? 98 : 202;
     public static final long SYS_FUTEX_WAITV = 449; // same number on every architecture
     public static final long SYS_SET_ROBUST_LIST = AARCH64 ? 99 : 273;
+    public static final long SYS_GET_ROBUST_LIST = AARCH64 ? 100 : 274;
     public static final long SYS_TGKILL = AARCH64 ? 131 : 234;
     public static final long SYS_KILL = AARCH64 ? 129 : 62;
 

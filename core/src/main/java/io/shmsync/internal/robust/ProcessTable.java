@@ -609,6 +609,40 @@ public final class ProcessTable {
         return st > 0 && startTime > 0 && st != startTime; // the PID was reused (and the TID too)
     }
 
+    /**
+     * Blocks until no process whose lease was lost can still run user code (PROTOCOL §6.4 "Owner death"): a
+     * thread about to report an owner death calls it, so that the dead holder's sibling threads — still
+     * running for a moment after the kernel walked the lease thread's list — cannot be inside the critical
+     * section any more. Polls {@code /proc} (50 µs doubling to 10 ms); keeps an interrupt for the caller.
+     * Returns at once when no slot is dead, the common case being one read per slot.
+     */
+    public void awaitDeadProcessesStopped() {
+        long pause = 50_000;
+        boolean interrupted = false;
+        for (;;) {
+            boolean running = false;
+            for (int i = 0; i < capacity && !running; i++) {
+                long lo = leaseOffset(i);
+                int tid = segment.get(I32, lo + LEASE_TID_OFFSET);
+                if (i == slot || tid == 0 || !leaseLost(i, tid)
+                        || (int) INT.getVolatile(segment, lo + STATE_OFFSET) == STATE_FREE) {
+                    continue;
+                }
+                running = DeadProcess.mayRunUserCode(segment.get(I32, lo + PID_OFFSET),
+                        segment.get(I64, lo + START_TIME_OFFSET));
+            }
+            if (!running) {
+                break;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(pause);
+            pause = Math.min(pause * 2, 10_000_000L);
+            interrupted |= Thread.interrupted();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     @Override
     public String toString() {
         return "ProcessTable[" + regionName + ", " + capacity + " slots, this process "

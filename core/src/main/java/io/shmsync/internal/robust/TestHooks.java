@@ -18,6 +18,8 @@ public final class TestHooks {
     public static final String LOCK_CAS = "lock:after-cas";
     public static final String LOCK_CAS_UNLISTED = "lock:after-cas-unlisted";
     public static final String LOCK_LINKED = "lock:linked";
+    /** A blocked lock call's futex wait returned (woken, spuriously, by a value change, or timed out). */
+    public static final String LOCK_WOKEN = "lock:woken";
     public static final String UNLOCK_PENDING = "unlock:pending-set";
     public static final String UNLOCK_DEQUEUED = "unlock:dequeued";
     public static final String UNLOCK_RELEASED = "unlock:released";
