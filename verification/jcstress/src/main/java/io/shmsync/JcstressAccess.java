@@ -100,8 +100,8 @@ public final class JcstressAccess {
 
         RwSem() {
             segment = Arena.ofAuto().allocate(CELL, 64);
-            rw = new RwSemaphore(segment, 0, Guard.of(SCOPE, segment, SEQUENCE, 0, "jcstress rwsem"),
-                    Path.of("jcstress"));
+            rw = new RwSemaphore(segment, 0, RwSemaphoreLayout.LENGTH, Guard.of(SCOPE, segment, SEQUENCE, 0,
+                    "jcstress rwsem"), Path.of("jcstress"), null); // a plain (not robust) object
         }
 
         /** The raw state word, volatile read. */
