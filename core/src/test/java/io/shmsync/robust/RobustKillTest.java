@@ -203,10 +203,18 @@ class RobustKillTest {
                 awaitWaiter(m);
                 assertFalse(got.isDone(), "acquired a mutex held by a live process: " + got.getNow(null));
                 c.close();
+                // Unlisted, only the lease tells. Listed or pending, the kernel marks the word too, but it walks
+                // the lease entry (first on the list) before the mutex and the pending slot, so a waiter woken by
+                // the lease may take the word before the kernel's mark reaches it: either report is right.
                 expected = step.equals(TestHooks.LOCK_CAS_UNLISTED) ? "ownerDied=true kernel=false"
-                        : "ownerDied=true kernel=true";
+                        : "ownerDied=true kernel=";
             }
-            assertEquals(expected, got.get(30, TimeUnit.SECONDS));
+            String report = got.get(30, TimeUnit.SECONDS);
+            if (expected.endsWith("=")) {
+                assertTrue(report.equals(expected + "true") || report.equals(expected + "false"), report);
+            } else {
+                assertEquals(expected, report);
+            }
             assertTrue(m.isConsistent());
             assertEquals(1, region.reclaimDeadProcesses(), region.processes().toString());
             assertFalse(m.isLocked());
@@ -270,7 +278,9 @@ class RobustKillTest {
                 Thread.sleep(100);
                 assertFalse(got.isDone(), "acquired while the unlock was still in flight: " + got.getNow(null));
                 c.close();
-                assertEquals("ownerDied=true kernel=true", got.get(30, TimeUnit.SECONDS));
+                String report = got.get(30, TimeUnit.SECONDS); // kernel= either way, as in killDuringLock
+                assertTrue(report.equals("ownerDied=true kernel=true") || report.equals("ownerDied=true kernel=false"),
+                        report);
             }
             assertTrue(m.isConsistent());
             assertEquals(1, region.reclaimDeadProcesses());
