@@ -5,6 +5,7 @@ import io.shmsync.internal.robust.ProcessTable;
 import io.shmsync.internal.robust.RobustEntry;
 import io.shmsync.internal.robust.RobustList;
 import io.shmsync.internal.robust.TestHooks;
+import io.shmsync.internal.robust.ThreadList;
 import io.shmsync.internal.robust.WaiterPending;
 import io.shmsync.internal.sync.Guard;
 import io.shmsync.internal.sync.Spinner;
@@ -107,6 +108,11 @@ public final class Mutex implements Lock {
     /** Absolute addresses for {@link RobustList#RAW} accesses under the operation lock (see there). */
     private final long ownerAddress;
     private final long sequenceAddress; // 0: no directory entry to watch
+    private final long sequenceOffset;  // -1: no directory entry to watch
+    private final int generation;
+    private final long kindAddress;
+    /** The thread list last used through this handle: found again with one comparison by the same thread. */
+    private ThreadList lastList;
     private final Guard guard;
     private final ProcessTable table;
     private final RobustList list;
@@ -122,6 +128,9 @@ public final class Mutex implements Lock {
         this.wordAddress = segment.address() + offset + LOCK_OFFSET;
         this.ownerAddress = segment.address() + offset + OWNER_OFFSET;
         this.sequenceAddress = guard.sequenceOffset() < 0 ? 0 : segment.address() + guard.sequenceOffset();
+        this.sequenceOffset = guard.sequenceOffset();
+        this.generation = guard.generation();
+        this.kindAddress = segment.address() + offset + KIND_OFFSET;
         this.guard = guard;
         this.table = table;
         this.list = table.attach();
@@ -291,10 +300,120 @@ public final class Mutex implements Lock {
     }
 
     /**
-     * The uncontended path: under the operation lock, CAS 0 → lease TID. BUSY sends the caller to the slow
-     * path, which also reports a closed region, a removed mutex and a full list.
+     * The calling platform thread's own robust list (PROTOCOL §6.3 "Thread lists"), or null: a virtual thread,
+     * or a thread that cannot share glibc's list, or one that holds {@link ThreadList#LIMIT} words already,
+     * takes the lease list.
+     */
+    private ThreadList threadList(Thread me) {
+        ThreadList t = lastList;
+        if (t == null || t.thread != me) {
+            t = ThreadList.current(me);
+            if (t == null) {
+                return null;
+            }
+            lastList = t;
+        }
+        return t.isFull() ? null : t;
+    }
+
+    /** Whether the mutex was removed from its region (its directory entry's {@code sequence} moved on). */
+    private boolean removed() {
+        return sequenceOffset >= 0 && segment.get(I32, sequenceOffset) != generation;
+    }
+
+    /**
+     * The uncontended path. On a platform thread's own list (PROTOCOL §6.4 "Thread list"):
+     * {@code list_op_pending} = the entry, CAS 0 → the thread's TID, link, {@code list_op_pending} = 0 — one
+     * atomic, as glibc. Otherwise the lease list's path. BUSY sends the caller to the slow path, which also
+     * reports a closed region, a removed mutex and a full list.
      */
     private int tryFast(Thread me) {
+        ThreadList t = threadList(me);
+        if (t == null) {
+            return tryFastLease(me);
+        }
+        t.setPending(entry);
+        if (TestHooks.ARMED) {
+            TestHooks.at(TestHooks.LOCK_PENDING, t.tid);
+        }
+        boolean taken;
+        try {
+            taken = !table.isClosing() && !removed() && INT.compareAndSet(segment, base + LOCK_OFFSET, 0, t.tid);
+        } catch (IllegalStateException unmapped) { // the region's memory is closed: nothing was changed
+            t.clearPending();
+            throw closed();
+        }
+        if (!taken) {
+            t.clearPending();
+            return BUSY;
+        }
+        int r = acquiredThread(me, t, 0, null);
+        if (r != ACQUIRED) {
+            finish(r, 0, null);
+        }
+        return r;
+    }
+
+    /**
+     * The word holds this thread's TID (its CAS from {@code previous} succeeded; {@code list_op_pending} names
+     * the entry): link the entry on the thread's list, check {@code __owner} and {@code __kind}, record the
+     * holder, clear {@code list_op_pending}. The region's memory stays mapped while the word holds the TID of
+     * one of this process's threads (PROTOCOL §6.5), so it is reached by address.
+     */
+    private int acquiredThread(Thread me, ThreadList t, int previous, Owner deadOwner) {
+        RobustEntry e = entry;
+        if (TestHooks.ARMED) {
+            TestHooks.at(TestHooks.LOCK_CAS, t.tid);
+        }
+        t.link(e);
+        if (TestHooks.ARMED) {
+            TestHooks.at(TestHooks.LOCK_LINKED, t.tid);
+        }
+        int owner = RAW.get(I32, ownerAddress);
+        if ((owner | previous) != 0 || deadOwner != null || RAW.get(I32, kindAddress) != KIND) {
+            return acquiredSpecialThread(me, t, previous, deadOwner, owner);
+        }
+        e.holderTid = t.tid;
+        e.holderId = me.threadId();
+        t.clearPending();
+        return ACQUIRED;
+    }
+
+    /** {@link #acquiredThread} after an owner death, or with an unusual {@code __owner} or {@code __kind}. */
+    private int acquiredSpecialThread(Thread me, ThreadList t, int previous, Owner deadOwner, int owner) {
+        RobustEntry e = entry;
+        String bad;
+        try {
+            bad = owner == NOTRECOVERABLE ? null : checkImage();
+        } catch (IllegalStateException unmapped) {
+            bad = null; // closed meanwhile: give the word back below, report the close
+        }
+        if (owner == NOTRECOVERABLE || bad != null || table.isClosing()) {
+            t.unlink(e, false);
+            releaseWord(t.tid);
+            t.clearPending();
+            if (table.isClosing()) {
+                throw closed();
+            }
+            if (bad != null) {
+                throw corrupt(bad.substring(0, bad.indexOf(':')), bad.substring(bad.indexOf(':') + 2));
+            }
+            return NOT_RECOVERABLE;
+        }
+        boolean died = (previous & FUTEX_OWNER_DIED) != 0 || deadOwner != null || owner == INCONSISTENT;
+        RAW.set(I32, ownerAddress, died ? INCONSISTENT : 0);
+        e.holderTid = t.tid;
+        e.holderId = me.threadId();
+        e.inconsistent = died;
+        t.clearPending();
+        return died ? OWNER_DIED : ACQUIRED;
+    }
+
+    /**
+     * The lease list's uncontended path: under the operation lock, CAS 0 → lease TID. BUSY sends the caller to
+     * the slow path.
+     */
+    private int tryFastLease(Thread me) {
         RobustList l = list;
         l.lockOp(entry);
         int r = BUSY;
@@ -332,6 +451,7 @@ public final class Mutex implements Lock {
             hooksAfterCas();
         }
         list.link(entry);
+        entry.holderTid = leaseTid;
         entry.holderId = me.threadId();
         if (TestHooks.ARMED) {
             TestHooks.at(TestHooks.LOCK_LINKED, leaseTid);
@@ -355,6 +475,7 @@ public final class Mutex implements Lock {
         list.link(entry);
         boolean died = (previous & FUTEX_OWNER_DIED) != 0 || deadOwner != null || owner == INCONSISTENT;
         segment.set(I32, base + OWNER_OFFSET, died ? INCONSISTENT : 0);
+        entry.holderTid = leaseTid;
         entry.holderId = me.threadId();
         entry.inconsistent = died;
         if (TestHooks.ARMED) {
@@ -445,6 +566,16 @@ public final class Mutex implements Lock {
             }
             return new Owner(tid, table.slot(), 0, false, false, false);
         }
+        if (ThreadList.isOurs(tid)) {
+            // A platform thread of this process holds it on its own list: no lease to watch, the kernel marks
+            // the word at that thread's exit.
+            ThreadList t = ThreadList.current(me);
+            if (t != null && t.tid == tid) {
+                throw new IllegalMonitorStateException(guard.description() + " is already held by this thread ("
+                        + me + ") through another handle; the mutex is not reentrant");
+            }
+            return new Owner(tid, -1, 0, false, false, false);
+        }
         int s = table.slotOf(tid);
         boolean dead = s >= 0 && table.leaseLost(s, tid);
         return new Owner(tid, s, s >= 0 ? table.pidOf(s) : 0, false, false, dead);
@@ -467,6 +598,10 @@ public final class Mutex implements Lock {
 
     /** Under the operation lock: CAS {@code v} → our TID, keeping (or adding) {@code FUTEX_WAITERS}. */
     private int takeOver(Thread me, int v, boolean waited, Owner o) {
+        ThreadList t = threadList(me);
+        if (t != null) {
+            return takeOverThread(me, t, v, waited, o);
+        }
         RobustList l = list;
         l.lockOp(entry);
         try {
@@ -488,6 +623,38 @@ public final class Mutex implements Lock {
         } finally {
             l.unlockOp();
         }
+    }
+
+    /**
+     * {@link #takeOver} on the calling platform thread's own list: {@code list_op_pending} = the entry (a waiter
+     * armed it already for its sleep), CAS, link. No operation lock, and no check of this process's lease: if
+     * this thread dies after its CAS, the kernel marks the word as this very thread exits.
+     */
+    private int takeOverThread(Thread me, ThreadList t, int v, boolean waited, Owner o) {
+        if (table.isClosing()) {
+            throw closed();
+        }
+        boolean armed = t.pendingIs(entry);
+        if (!armed) {
+            t.setPending(entry);
+        }
+        int nv = t.tid | (v & FUTEX_WAITERS) | (waited ? FUTEX_WAITERS : 0);
+        boolean taken;
+        try {
+            taken = INT.compareAndSet(segment, base + LOCK_OFFSET, v, nv);
+        } catch (IllegalStateException unmapped) {
+            taken = false;
+        }
+        if (!taken) {
+            if (!armed) {
+                t.clearPending();
+            }
+            if (table.isClosing()) {
+                throw closed();
+            }
+            return BUSY;
+        }
+        return acquiredThread(me, t, v, o.leaseDead() ? o : null);
     }
 
     /** Whether this process's own lease word no longer names its lease thread (it exited: we are dying). */
@@ -665,6 +832,11 @@ public final class Mutex implements Lock {
         if (e.holderId != me.threadId()) {
             throw notHeld(me);
         }
+        int tid = e.holderTid;
+        if (tid != leaseTid) {
+            unlockThread(me, e, tid);
+            return;
+        }
         RobustList l = list;
         String linkProblem = null;
         int old;
@@ -702,7 +874,60 @@ public final class Mutex implements Lock {
             l.unlockOp();
         }
         if (linkProblem != null || (old & TID_MASK) != leaseTid) {
-            throw unlockCorruption(old, linkProblem);
+            throw unlockCorruption(old, linkProblem, leaseTid);
+        }
+    }
+
+    /**
+     * Unlock of a word held through the calling thread's own list (PROTOCOL §6.4 "Thread list"):
+     * {@code list_op_pending} = the entry, unlink, {@code NOTRECOVERABLE} if due, CAS TID → 0 (release) and a
+     * wake-up if {@code FUTEX_WAITERS} was set, {@code list_op_pending} = 0. One atomic when nobody waits.
+     */
+    private void unlockThread(Thread me, RobustEntry e, int tid) {
+        ThreadList t = lastList;
+        if (t == null || t.thread != me) {
+            t = ThreadList.current(me);
+        }
+        if (t == null || t.tid != tid) {
+            throw new IllegalStateException(guard.description() + ": held with TID " + tid + " but this thread's "
+                    + "list is " + t);
+        }
+        String linkProblem = null;
+        int old;
+        t.setPending(e);
+        try {
+            if (TestHooks.ARMED) {
+                TestHooks.at(TestHooks.UNLOCK_PENDING, tid);
+            }
+            if (removedRaw()) {
+                t.unlink(e, false);
+                e.holderId = 0;
+                e.inconsistent = false;
+                throw guardRemoved();
+            }
+            if (!t.unlink(e, true)) {
+                linkProblem = t.mismatch();
+            }
+            e.holderId = 0;
+            if (TestHooks.ARMED) {
+                TestHooks.at(TestHooks.UNLOCK_DEQUEUED, tid);
+            }
+            if (e.inconsistent) {
+                e.inconsistent = false;
+                RAW.set(I32, ownerAddress, NOTRECOVERABLE);
+            }
+            old = releaseWord(tid);
+            if (TestHooks.ARMED) {
+                TestHooks.at(TestHooks.UNLOCK_RELEASED, tid);
+            }
+        } finally {
+            t.clearPending();
+        }
+        if ((old & TID_MASK) != tid && table.isClosing()) {
+            throw closed(); // close() marked it owner-died while this thread held it
+        }
+        if (linkProblem != null || (old & TID_MASK) != tid) {
+            throw unlockCorruption(old, linkProblem, tid);
         }
     }
 
@@ -714,10 +939,10 @@ public final class Mutex implements Lock {
                 + ")");
     }
 
-    private RuntimeException unlockCorruption(int old, String linkProblem) {
-        if ((old & TID_MASK) != leaseTid) {
-            return corrupt("__lock", String.format("was 0x%08x while this thread held the mutex (lease TID %d): "
-                    + "another process overwrote it; the mutex was released", old, leaseTid));
+    private RuntimeException unlockCorruption(int old, String linkProblem, int tid) {
+        if ((old & TID_MASK) != tid) {
+            return corrupt("__lock", String.format("was 0x%08x while this thread held the mutex (owner TID %d): "
+                    + "another process overwrote it; the mutex was released", old, tid));
         }
         return corrupt("__list", linkProblem + " (another process overwrote the holder's list pointer; this "
                 + "process repaired its robust list from its own copy and released the mutex)");
@@ -827,15 +1052,18 @@ public final class Mutex implements Lock {
             long h = localHolder();
             return "a thread of this process (lease TID " + tid + ", Java thread id " + h + ")";
         }
+        if (ThreadList.isOurs(tid)) {
+            return "a platform thread of this process (TID " + tid + ", holding it on its own robust list)";
+        }
         if ((tid & KERNEL_OWNER) != 0 && (tid & ~KERNEL_OWNER) < PID_MAX_LIMIT) {
             return "kernel thread " + (tid & ~KERNEL_OWNER) + " (owner ID 0x" + Integer.toHexString(tid)
                     + ", a thread of the shmsync.ko module: PROTOCOL §5/§6.4)";
         }
         int s = table.slotOf(tid);
         if (s < 0) {
-            return "TID " + tid + ", which is not the lease of any process attached to the region: a C program's "
-                    + "thread (its death is reported by the kernel, if the mutex is on its robust list), or a "
-                    + "process that is gone";
+            return "TID " + tid + ", which is not the lease of any process attached to the region: a thread "
+                    + "holding it on its own robust list — a C program's thread or a platform thread of another "
+                    + "shmsync process (the kernel reports its death) — or a process that is gone";
         }
         return "lease TID " + tid + " of process " + table.pidOf(s) + " (process-table slot " + s + ", "
                 + (table.leaseLost(s, tid) ? "dead" : "alive") + ")";

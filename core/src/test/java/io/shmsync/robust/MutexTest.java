@@ -124,7 +124,7 @@ class MutexTest {
             });
             t.join();
             TimeoutException te = assertInstanceOf(TimeoutException.class, result.get());
-            assertTrue(te.getMessage().contains("lease TID"), te.getMessage());
+            assertTrue(te.getMessage().contains("a platform thread of this process (TID "), te.getMessage());
             CountDownLatch started = new CountDownLatch(1);
             Thread w = Thread.ofPlatform().start(() -> {
                 started.countDown();
@@ -193,11 +193,13 @@ class MutexTest {
     @Timeout(120)
     void robustListLimitFailsClearlyAndChangesNothing() throws Exception {
         int limit = io.shmsync.internal.sync.MutexLayout.ROBUST_LIST_LIMIT;
-        try (Region r = Region.create(shm.regionName("limit"), 1 << 20,
-                io.shmsync.RegionOptions.defaults().directoryCapacity(limit + 8))) {
+        int own = io.shmsync.internal.robust.ThreadList.LIMIT;
+        try (Region r = Region.create(shm.regionName("limit"), 4 << 20,
+                io.shmsync.RegionOptions.defaults().directoryCapacity(limit + own + 8))) {
             List<Mutex> held = new ArrayList<>();
-            // One list entry is this process's slot in the region: 2047 mutexes fit.
-            for (int i = 0; i < limit - 1; i++) {
+            // This thread's own list takes ThreadList.LIMIT, then the process's lease list the rest: one of its
+            // entries is this process's slot in the region, so 2047 more mutexes fit there.
+            for (int i = 0; i < own + limit - 1; i++) {
                 Mutex m = r.mutex("m" + i);
                 m.lock();
                 held.add(m);

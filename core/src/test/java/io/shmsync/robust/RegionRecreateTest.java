@@ -69,7 +69,8 @@ class RegionRecreateTest {
                 freshM.unlock();
                 long[] pristine = image(fresh, o); // (its list_next keeps what this process's lock wrote)
                 assertTrue(oldM.isHeldByCurrentThread());
-                assertEquals(old.processes().getFirst().leaseTid(), oldM.holderTid());
+                // held on this platform thread's own robust list: the word holds the thread's TID
+                assertEquals(io.shmsync.internal.robust.ThreadList.current(Thread.currentThread()).tid, oldM.holderTid());
                 oldM.unlock();
                 assertFalse(oldM.isLocked());
                 oldM.lock(); // the list and the old mapping still work

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.Arena;
@@ -144,9 +145,20 @@ class RobustKillTest {
     // ------------------------------------------------------------------ kills at each named step
 
     private ChildJvm holder(String region, String pauseAt) {
-        ChildJvm.Builder b = shm.child(RobustChild.class).name("holder@" + pauseAt).args("hold", region);
+        return holder(region, pauseAt, "lease");
+    }
+
+    /**
+     * @param path "thread": the child's platform thread holds mutexes on its own (glibc's) robust list, the
+     *             default; "lease": on the process's lease list, as virtual threads do (thread lists turned off)
+     */
+    private ChildJvm holder(String region, String pauseAt, String path) {
+        ChildJvm.Builder b = shm.child(RobustChild.class).name("holder@" + pauseAt + "-" + path).args("hold", region);
         if (pauseAt != null) {
             b.jvmArgs("-Dio.shmsync.test.pauseAt=" + pauseAt);
+        }
+        if (path.equals("lease")) {
+            b.jvmArgs("-Dio.shmsync.mutex.threadLists=false");
         }
         ChildJvm c = shm.start(b);
         c.awaitLine("READY");
@@ -178,15 +190,16 @@ class RobustKillTest {
         return f;
     }
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {TestHooks.LOCK_PENDING, TestHooks.LOCK_CAS, TestHooks.LOCK_CAS_UNLISTED,
-            TestHooks.LOCK_LINKED})
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({TestHooks.LOCK_PENDING + ",lease", TestHooks.LOCK_CAS + ",lease", TestHooks.LOCK_CAS_UNLISTED + ",lease",
+            TestHooks.LOCK_LINKED + ",lease", TestHooks.LOCK_PENDING + ",thread", TestHooks.LOCK_CAS + ",thread",
+            TestHooks.LOCK_LINKED + ",thread"})
     @Timeout(120)
-    void killDuringLock(String step) throws Exception {
+    void killDuringLock(String step, String path) throws Exception {
         String name = shm.regionName("step");
         try (Region region = Region.create(name, 64 * 1024)) {
             Mutex m = region.mutex("m");
-            ChildJvm c = holder(name, step);
+            ChildJvm c = holder(name, step, path);
             c.send("LOCK");
             c.awaitLine("SHMSYNC-PAUSED " + step);
             String expected;
@@ -206,8 +219,9 @@ class RobustKillTest {
                 // Unlisted, only the lease tells. Listed or pending, the kernel marks the word too, but it walks
                 // the lease entry (first on the list) before the mutex and the pending slot, so a waiter woken by
                 // the lease may take the word before the kernel's mark reaches it: either report is right.
+                // On a thread's own list only the kernel can tell, at that thread's exit.
                 expected = step.equals(TestHooks.LOCK_CAS_UNLISTED) ? "ownerDied=true kernel=false"
-                        : "ownerDied=true kernel=";
+                        : path.equals("thread") ? "ownerDied=true kernel=true" : "ownerDied=true kernel=";
             }
             String report = got.get(30, TimeUnit.SECONDS);
             if (expected.endsWith("=")) {
@@ -257,14 +271,15 @@ class RobustKillTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {TestHooks.UNLOCK_PENDING, TestHooks.UNLOCK_DEQUEUED, TestHooks.UNLOCK_RELEASED})
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({TestHooks.UNLOCK_PENDING + ",lease", TestHooks.UNLOCK_DEQUEUED + ",lease", TestHooks.UNLOCK_RELEASED + ",lease",
+            TestHooks.UNLOCK_PENDING + ",thread", TestHooks.UNLOCK_DEQUEUED + ",thread", TestHooks.UNLOCK_RELEASED + ",thread"})
     @Timeout(120)
-    void killDuringUnlock(String step) throws Exception {
+    void killDuringUnlock(String step, String path) throws Exception {
         String name = shm.regionName("step");
         try (Region region = Region.create(name, 64 * 1024)) {
             Mutex m = region.mutex("m");
-            ChildJvm c = holder(name, step);
+            ChildJvm c = holder(name, step, path);
             c.send("LOCK");
             c.awaitLine("LOCKED ownerDied=false");
             CompletableFuture<String> got = lockAsync(m);
@@ -278,9 +293,9 @@ class RobustKillTest {
                 Thread.sleep(100);
                 assertFalse(got.isDone(), "acquired while the unlock was still in flight: " + got.getNow(null));
                 c.close();
-                String report = got.get(30, TimeUnit.SECONDS); // kernel= either way, as in killDuringLock
-                assertTrue(report.equals("ownerDied=true kernel=true") || report.equals("ownerDied=true kernel=false"),
-                        report);
+                String report = got.get(30, TimeUnit.SECONDS); // kernel= either way on the lease list, as in killDuringLock
+                assertTrue(report.equals("ownerDied=true kernel=true")
+                        || path.equals("lease") && report.equals("ownerDied=true kernel=false"), report);
             }
             assertTrue(m.isConsistent());
             assertEquals(1, region.reclaimDeadProcesses());

@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -38,7 +40,11 @@ class WaiterDeathTest {
         String name = shm.regionName("wdeath");
         try (Region region = Region.create(name, 64 * 1024)) {
             Mutex m = region.mutex("m");
-            m.lock();
+            // Held by a virtual thread, so on this process's lease list: the waiters watch the lease too and
+            // sleep in futex_waitv, where lockAndAwaitSleep sees them (a word on a thread's own list is slept
+            // on with futex_wait, which every parked JVM thread uses as well). Waiter death is the same for both.
+            ExecutorService holder = Executors.newSingleThreadExecutor(Thread.ofVirtual().factory());
+            holder.submit((Runnable) m::lock).get();
             // Both waiters stop at their first return from the futex wait; whichever the unlock wakes is killed.
             ChildJvm a = waiter(name, "a");
             lockAndAwaitSleep(a);
@@ -48,7 +54,8 @@ class WaiterDeathTest {
             assertFalse(a.output().stream().anyMatch(l -> l.startsWith(WOKEN)) || b.output().stream().anyMatch(l -> l.startsWith(WOKEN)),
                     "a waiter returned before the unlock: " + a.output() + " " + b.output());
 
-            m.unlock();
+            holder.submit((Runnable) m::unlock).get();
+            holder.shutdown();
             ChildJvm woken = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (woken == null) {

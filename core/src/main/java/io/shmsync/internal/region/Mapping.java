@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 
 /**
  * An open, mapped file: its descriptor (kept open for the directory lock), a {@code MAP_SHARED} mapping
@@ -23,6 +25,7 @@ public final class Mapping implements AutoCloseable {
     private final WaitScope scope;
     private final Posix.FileStat stat;
     private volatile boolean closed;
+    private final AtomicReference<BooleanSupplier> beforeUnmap;
     /**
      * Held by directory writers for the whole of a change (together with the OFD lock on {@link #fd()}):
      * {@link #close()} takes it too, so it never unmaps or closes the descriptor under a writer, and a
@@ -30,7 +33,9 @@ public final class Mapping implements AutoCloseable {
      */
     private final java.util.concurrent.locks.ReentrantLock directoryLock = new java.util.concurrent.locks.ReentrantLock();
 
-    private Mapping(int fd, Path path, Arena arena, MemorySegment segment, WaitScope scope, Posix.FileStat stat) {
+    private Mapping(int fd, Path path, Arena arena, MemorySegment segment, WaitScope scope, Posix.FileStat stat,
+                    AtomicReference<BooleanSupplier> beforeUnmap) {
+        this.beforeUnmap = beforeUnmap;
         this.fd = fd;
         this.path = path;
         this.arena = arena;
@@ -49,9 +54,25 @@ public final class Mapping implements AutoCloseable {
             throw Errors.io("mmap", path.toString(), (int) -address);
         }
         Arena arena = Arena.ofShared();
-        MemorySegment segment = MemorySegment.ofAddress(address)
-                .reinterpret(size, arena, unused -> Posix.munmap(address, size));
-        return new Mapping(fd, path, arena, segment, new WaitScope(scopeName), stat);
+        AtomicReference<BooleanSupplier> beforeUnmap = new AtomicReference<>();
+        MemorySegment segment = MemorySegment.ofAddress(address).reinterpret(size, arena, unused -> {
+            BooleanSupplier keep = beforeUnmap.get();
+            if (keep == null || !keep.getAsBoolean()) {
+                Posix.munmap(address, size);
+            }
+        });
+        return new Mapping(fd, path, arena, segment, new WaitScope(scopeName), stat, beforeUnmap);
+    }
+
+    /**
+     * Sets what {@link #close()} runs after the JVM's close handshake on the segment (every thread has left its
+     * accesses to it, and later ones fail) and before the unmap, while the memory can still be reached by
+     * address; if it returns true the memory stays mapped for the rest of the process's life.
+     */
+    public void beforeUnmap(BooleanSupplier keepMapped) {
+        if (!beforeUnmap.compareAndSet(null, keepMapped)) {
+            throw new IllegalStateException("a before-unmap action is already set");
+        }
     }
 
     public int fd() {

@@ -67,6 +67,7 @@ public final class ProcessTable {
         this.regionName = regionName;
         this.creatorNamespace = directory.creatorPidNamespace();
         this.myNamespace = myNamespace;
+        directory.mapping().beforeUnmap(this::afterAccessesStopped);
     }
 
     /** The table of a region, or null if the region has none (capacity 0). */
@@ -541,6 +542,37 @@ public final class ProcessTable {
         } finally {
             rl.unlockOp();
         }
+    }
+
+    /**
+     * The last step of closing the region, run by its mapping after the JVM's close handshake (no thread is
+     * inside an access to the region's segment any more, and every later access fails) and before the unmap.
+     * A mutex held by a platform thread of this process on its own robust list (PROTOCOL §6.3 "Thread lists")
+     * is linked on that thread's list, which no other thread may edit: its word is marked owner-died and woken
+     * as {@link #close()} does for the lease list's words, and the memory is then <em>left mapped</em> for the
+     * rest of the process's life, so that the kernel, walking that thread's list, and the thread itself, when
+     * it unlocks (and gets {@code RegionClosedException}), only ever touch this region's memory (PROTOCOL §6.5).
+     *
+     * @return whether the memory must stay mapped
+     */
+    private boolean afterAccessesStopped() {
+        boolean keep = false;
+        for (RobustEntry e : mutexEntries.values()) {
+            for (;;) {
+                int w = (int) INT.getVolatile(RobustList.RAW, e.wordAddress);
+                if ((w & FUTEX_OWNER_DIED) != 0 || !ThreadList.isOurs(w & TID_MASK)) {
+                    break; // (a holder may release it meanwhile, by address: the memory is still mapped)
+                }
+                keep = true;
+                if (INT.compareAndSet(RobustList.RAW, e.wordAddress, w, (w & FUTEX_WAITERS) | FUTEX_OWNER_DIED)) {
+                    if ((w & FUTEX_WAITERS) != 0) {
+                        Futex.wake(e.wordAddress, 1, true);
+                    }
+                    break;
+                }
+            }
+        }
+        return keep;
     }
 
     // ------------------------------------------------------------------ /proc

@@ -31,6 +31,12 @@ public final class RobustEntry {
 
     /** Index of this entry's links in the {@link RobustList}'s arrays while linked, -1 otherwise. */
     int index = -1;
+    /**
+     * The owner TID the holder of this process wrote into the word: the lease TID (lease list) or the holding
+     * platform thread's own TID (its {@link ThreadList}). Written by the holder only; meaningful while
+     * {@link #holderId} is not 0.
+     */
+    public int holderTid;
     boolean linked;
 
     /**

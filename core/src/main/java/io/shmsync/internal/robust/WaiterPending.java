@@ -1,10 +1,6 @@
 package io.shmsync.internal.robust;
 
-import io.shmsync.internal.posix.Syscall;
-import io.shmsync.internal.sync.MutexLayout;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 
@@ -29,32 +25,14 @@ public final class WaiterPending {
     public static final long NOT_ARMED = 0L;
 
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
-    private static final long HEAD_SIZE = 24;
-    private static final long FUTEX_OFFSET = 8;
     private static final long PENDING = 16;
 
     /** The calling platform thread's {@code &head->list_op_pending}, or 0 if it cannot be used. */
     private static final ThreadLocal<long[]> PENDING_ADDRESS = ThreadLocal.withInitial(() -> new long[] {lookup()});
 
     private static long lookup() {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment cap = a.allocate(Syscall.captureLayout());
-            MemorySegment out = a.allocate(16, 8);
-            long r = Syscall.call(cap, Syscall.SYS_GET_ROBUST_LIST, 0L, out.address(), out.address() + 8, 0L, 0L, 0L);
-            long head = out.get(ValueLayout.JAVA_LONG, 0);
-            long len = out.get(ValueLayout.JAVA_LONG, 8);
-            if (r != 0 || head == 0 || len != HEAD_SIZE) {
-                return 0;
-            }
-            MemorySegment h = MemorySegment.ofAddress(head).reinterpret(HEAD_SIZE);
-            long expected = MutexLayout.LOCK_OFFSET - MutexLayout.LIST_NEXT_OFFSET;
-            if (h.get(ValueLayout.JAVA_LONG, FUTEX_OFFSET) != expected) {
-                return 0;
-            }
-            return head + PENDING;
-        } catch (RuntimeException | LinkageError e) {
-            return 0;
-        }
+        long head = ThreadList.glibcHead();
+        return head == 0 ? 0 : head + PENDING;
     }
 
     /**
