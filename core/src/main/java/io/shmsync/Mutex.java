@@ -51,30 +51,36 @@ import static io.shmsync.internal.sync.MutexLayout.*;
  *
  * <p><b>Semantics.</b> Not reentrant and error-checking: locking it again from the thread that holds it, and
  * unlocking it from a thread that does not, throw {@link IllegalMonitorStateException}. The holder is a Java
- * thread (platform or virtual: a virtual thread may lock on one carrier and unlock on another); in the
- * shared word it appears as this process's lease thread (docs/PROTOCOL.md §6). Not fair: a thread that finds
+ * thread (platform or virtual: a virtual thread may lock on one carrier and unlock on another). In the
+ * shared word a platform thread appears with its own TID, as a C thread would: it holds the mutex on its own
+ * robust list, the one glibc keeps for it; a virtual thread appears as this process's lease thread
+ * (docs/PROTOCOL.md §6.3). Not fair: a thread that finds
  * the mutex free takes it, even if others wait. {@link #newCondition()} is not supported.
  *
- * <p><b>Owner death.</b> Detected by the kernel, not by polling PIDs: every mutex this process holds is on
- * its lease thread's robust futex list, which the kernel walks when the process dies. The next acquirer
+ * <p><b>Owner death.</b> Detected by the kernel, not by polling PIDs: every mutex is on a robust futex list
+ * the kernel walks when its thread exits — the holding platform thread's own, or the process's lease
+ * thread's (virtual threads) — so a process death, and also the end of a platform thread that still holds
+ * mutexes (as with glibc's robust mutexes; a virtual thread that ends holding one leaves it held, as
+ * {@code ReentrantLock} does), is reported. The next acquirer
  * gets the mutex <em>and</em> an {@link OwnerDiedException} (thrown with the mutex held); it repairs the
  * data and calls {@link #markConsistent()}. Unlocking without that makes the mutex permanently unusable:
  * every later lock attempt throws {@link NotRecoverableException}. Each death is reported to exactly one
- * next owner, and only once no thread of the dead process can still run: the kernel reports the death when
- * the process's lease thread exits, and the acquirer waits until the process's other threads have exited
- * too, or are blocked in the kernel with {@code SIGKILL} pending (docs/PROTOCOL.md §6.4 "Owner death"), so
- * the dead holder cannot still be inside its critical section while the next owner repairs the data.
+ * next owner, and only once no thread of the dead process can still run: the acquirer waits until the
+ * threads of dead processes have exited, or are blocked in the kernel with {@code SIGKILL} pending
+ * (docs/PROTOCOL.md §6.4 "Owner death"), so the dead holder cannot still be inside its critical section while
+ * the next owner repairs the data.
  *
  * <p><b>Waiter death.</b> A blocked platform thread keeps its own robust-list entry pending on the mutex
  * while it waits, so if its process is killed after an unlock chose it to wake up, the kernel wakes another
  * waiter in its place (§6.4 "Waiter death"). Virtual-thread waiters are not covered: if one is killed in that
  * instant, the other waiters wait until the next lock attempt or unlock of the mutex.
  *
- * <p><b>Cost.</b> An uncontended {@code lock()} + {@code unlock()} is four atomic read-modify-write
- * instructions (a CAS that claims this process's robust-list head, the CAS or exchange on the lock word,
- * twice) plus plain loads and stores for the checks and the list links (docs/PROTOCOL.md §6.4 "Cost"): no
- * system call, no allocation, no GC write barrier. A contended unlock adds one {@code FUTEX_WAKE}. Blocked
- * platform threads sleep in {@code futex_waitv}; virtual threads park.
+ * <p><b>Cost.</b> An uncontended {@code lock()} + {@code unlock()} by a platform thread is two atomic
+ * read-modify-write instructions (the CAS on the lock word, twice), as glibc's, plus plain loads and stores
+ * for the checks and the list links; by a virtual thread four (a CAS that claims the lease list's head,
+ * twice, in addition) (docs/PROTOCOL.md §6.4 "Cost"): no system call, no allocation, no GC write barrier. A
+ * contended unlock adds one {@code FUTEX_WAKE}. Blocked platform threads sleep in {@code futex_wait} (or
+ * {@code futex_waitv}, when they also watch a lease); virtual threads park.
  *
  * <p><b>Memory consistency effects.</b> Actions in a thread (of any process) before {@code unlock()}
  * happen-before actions after a later successful lock in another thread — also when the lock is acquired
@@ -84,7 +90,9 @@ import static io.shmsync.internal.sync.MutexLayout.*;
  * <p><b>Failures.</b> As {@link Semaphore}: {@link ObjectRemovedException} after the mutex was removed,
  * {@link RegionClosedException} to threads blocked when this process closes the region. Closing a region
  * while this process holds some of its mutexes releases them as if the process had died (the next owner
- * gets {@link OwnerDiedException}). A mutex whose bytes another process corrupted (a {@code __kind} that is
+ * gets {@link OwnerDiedException}); if another platform thread holds one then, the region's memory stays
+ * mapped for the rest of the process's life (its robust list still points there: docs/PROTOCOL.md §6.5).
+ * A mutex whose bytes another process corrupted (a {@code __kind} that is
  * not robust and process-shared, reserved bytes set, list pointers changed while held) fails with an
  * {@link UncheckedIOException} wrapping an {@link InvalidRegionException} that names the field. A lock that
  * stays held shows up in {@link #lock(long, TimeUnit)}'s {@link TimeoutException}, which names the holder.
@@ -306,13 +314,16 @@ public final class Mutex implements Lock {
      */
     private ThreadList threadList(Thread me) {
         ThreadList t = lastList;
-        if (t == null || t.thread != me) {
-            t = ThreadList.current(me);
-            if (t == null) {
-                return null;
-            }
-            lastList = t;
+        return t != null && t.thread == me && !t.isFull() ? t : threadListMiss(me);
+    }
+
+    /** {@link #threadList} when this handle last served another thread (kept out of the inlined fast path). */
+    private ThreadList threadListMiss(Thread me) {
+        ThreadList t = ThreadList.current(me);
+        if (t == null) {
+            return null;
         }
+        lastList = t;
         return t.isFull() ? null : t;
     }
 
@@ -336,22 +347,35 @@ public final class Mutex implements Lock {
         if (TestHooks.ARMED) {
             TestHooks.at(TestHooks.LOCK_PENDING, t.tid);
         }
-        boolean taken;
-        try {
-            taken = !table.isClosing() && !removed() && INT.compareAndSet(segment, base + LOCK_OFFSET, 0, t.tid);
-        } catch (IllegalStateException unmapped) { // the region's memory is closed: nothing was changed
-            t.clearPending();
-            throw closed();
-        }
-        if (!taken) {
+        if (!casFree(t)) {
             t.clearPending();
             return BUSY;
         }
         int r = acquiredThread(me, t, 0, null);
-        if (r != ACQUIRED) {
-            finish(r, 0, null);
-        }
+        return r == ACQUIRED ? r : finishFast(r);
+    }
+
+    /** An uncontended acquisition that must report (owner died, not recoverable): throws. */
+    private int finishFast(int r) {
+        finish(r, 0, null);
         return r;
+    }
+
+    /**
+     * TL2: CAS 0 → the thread's TID on the region's segment, unless the region is closing or the mutex was
+     * removed. Kept small: it is on the inlined fast path.
+     */
+    private boolean casFree(ThreadList t) {
+        try {
+            return !table.isClosing() && !removed() && INT.compareAndSet(segment, base + LOCK_OFFSET, 0, t.tid);
+        } catch (IllegalStateException unmapped) { // the region's memory is closed: nothing was changed
+            throw closedOnFastPath(t);
+        }
+    }
+
+    private RegionClosedException closedOnFastPath(ThreadList t) {
+        t.clearPending();
+        return closed();
     }
 
     /**
@@ -371,7 +395,7 @@ public final class Mutex implements Lock {
         }
         int owner = RAW.get(I32, ownerAddress);
         if ((owner | previous) != 0 || deadOwner != null || RAW.get(I32, kindAddress) != KIND) {
-            return acquiredSpecialThread(me, t, previous, deadOwner, owner);
+            return acquiredSpecialThread(me, t, previous, deadOwner, owner); // may return OWNER_DIED etc.
         }
         e.holderTid = t.tid;
         e.holderId = me.threadId();
@@ -1018,7 +1042,10 @@ public final class Mutex implements Lock {
         return ((int) INT.getVolatile(segment, base + LOCK_OFFSET) & FUTEX_WAITERS) != 0;
     }
 
-    /** The owner TID in the lock word (a lease TID for shmsync processes, a thread's TID for C programs), or 0. */
+    /**
+     * The owner TID in the lock word, or 0: the holding thread's TID (a C thread, or a shmsync platform thread
+     * holding it on its own robust list), or a shmsync process's lease TID (virtual threads).
+     */
     public int holderTid() {
         guard.check();
         return (int) INT.getVolatile(segment, base + LOCK_OFFSET) & TID_MASK;

@@ -179,7 +179,7 @@ public final class ThreadList {
         int d = depth;
         RobustEntry[] st = stack;
         if (d == st.length) {
-            st = stack = Arrays.copyOf(st, Math.min(2 * d, LIMIT));
+            st = grow();
         }
         RAW.set(ValueLayout.JAVA_LONG, e.address(), d == 0 ? head : st[d - 1].address()); // complete first
         LONG.setRelease(RAW, anchorNext, e.address());
@@ -187,6 +187,10 @@ public final class ThreadList {
             st[d] = e;
         }
         depth = d + 1;
+    }
+
+    private RobustEntry[] grow() {
+        return stack = Arrays.copyOf(stack, Math.min(2 * stack.length, LIMIT));
     }
 
     /**
