@@ -182,6 +182,27 @@ class ThreadListTest {
         }
     }
 
+    /** Closing one {@code Region} object of a file leaves alone a word held through another one of it. */
+    @Test
+    @Timeout(60)
+    void closingAnotherMappingOfTheFileLeavesAWordHeldThroughThisOne() throws Exception {
+        String name = shm.regionName("two");
+        try (Region first = Region.create(name, 64 * 1024)) {
+            Mutex held = first.mutex("m");
+            Region second = Region.open(name);
+            Mutex same = second.mutex("m");
+            held.lock();
+            assertTrue(same.isLocked());
+            second.close();
+            assertTrue(held.isHeldByCurrentThread());
+            assertEquals(ThreadList.current(Thread.currentThread()).tid, held.holderTid(), "not marked owner-died");
+            held.unlock();
+            assertFalse(held.isLocked());
+            held.lock();
+            held.unlock();
+        }
+    }
+
     /**
      * Another thread of this process closes the region while a platform thread holds one of its mutexes on its
      * own list: the word is marked owner-died for the next owner, and the holder's later unlock fails cleanly

@@ -560,10 +560,10 @@ public final class ProcessTable {
         for (RobustEntry e : mutexEntries.values()) {
             for (;;) {
                 int w = (int) INT.getVolatile(RobustList.RAW, e.wordAddress);
-                if ((w & FUTEX_OWNER_DIED) != 0 || !ThreadList.isOurs(w & TID_MASK)) {
-                    break; // (a holder may release it meanwhile, by address: the memory is still mapped)
+                if ((w & FUTEX_OWNER_DIED) != 0 || !ThreadList.holding(w & TID_MASK, e)) {
+                    break; // free, dead, held by another process, or through another mapping of the file
                 }
-                keep = true;
+                keep = true; // that thread's list points here (and it unlocks by address)
                 if (INT.compareAndSet(RobustList.RAW, e.wordAddress, w, (w & FUTEX_WAITERS) | FUTEX_OWNER_DIED)) {
                     if ((w & FUTEX_WAITERS) != 0) {
                         Futex.wake(e.wordAddress, 1, true);

@@ -9,7 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.Arrays;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -51,8 +51,11 @@ public final class ThreadList {
     public static final int LIMIT = MutexLayout.ROBUST_LIST_LIMIT / 2;
 
     private static final boolean ENABLED = !"false".equals(System.getProperty("io.shmsync.mutex.threadLists"));
-    /** TIDs of this process's threads that have a thread list (kept after they exit: a conservative set). */
-    private static final Set<Integer> TIDS = ConcurrentHashMap.newKeySet();
+    /**
+     * This process's thread lists by TID. Kept after their threads end (a thread is small, and a recycled TID
+     * is told apart by {@code tgkill}): {@link #holding} is only asked about a TID found in a lock word.
+     */
+    private static final Map<Integer, ThreadList> BY_TID = new ConcurrentHashMap<>();
     private static final ThreadList NONE = new ThreadList();
     private static final ThreadLocal<ThreadList> CURRENT = ThreadLocal.withInitial(ThreadList::create);
 
@@ -105,7 +108,31 @@ public final class ThreadList {
 
     /** Whether {@code tid} is the TID of a thread of this process that has (or had) a thread list. */
     public static boolean isOurs(int tid) {
-        return tid != 0 && TIDS.contains(tid);
+        return tid != 0 && BY_TID.containsKey(tid);
+    }
+
+    /**
+     * For a region being closed, after the JVM's close handshake (PROTOCOL.md §6.5): whether a live thread of
+     * this process with TID {@code tid} holds {@code e}'s word through {@code e} — it is on that thread's list
+     * or its {@code list_op_pending} (a lock between its CAS and its link, an unlock between its unlink and
+     * its release). Reads the other thread's state without synchronisation: the handshake ordered everything
+     * it did through the region's segment, and the rest only shrinks the answer's window.
+     */
+    public static boolean holding(int tid, RobustEntry e) {
+        ThreadList x = tid == 0 ? null : BY_TID.get(tid);
+        if (x == null || RobustSyscalls.tgkill0(Posix.getpid(), tid) != 0) {
+            return false; // not a thread of this process (any more): a recycled TID, or another process's
+        }
+        if ((long) LONG.getVolatile(RAW, x.pending) == e.address()) {
+            return true;
+        }
+        RobustEntry[] st = x.stack;
+        for (int i = Math.min(x.depth, st.length) - 1; i >= 0; i--) {
+            if (st[i] == e) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The calling platform thread's glibc {@code robust_head} if it has shmsync's layout, else 0. */
@@ -142,8 +169,9 @@ public final class ThreadList {
         RAW.set(ValueLayout.JAVA_LONG, anchorNext, h);
         LONG.setRelease(RAW, h, anchorNext);
         int tid = Posix.gettid();
-        TIDS.add(tid);
-        return new ThreadList(me, tid, h, anchorNext);
+        ThreadList t = new ThreadList(me, tid, h, anchorNext);
+        BY_TID.put(tid, t);
+        return t;
     }
 
     // ------------------------------------------------------------------ list_op_pending
