@@ -304,7 +304,7 @@ public final class Mutex implements Lock {
      * mutex was removed from its region (its directory entry's {@code sequence} moved on).
      */
     private boolean removedRaw() {
-        return sequenceAddress != 0 && RAW.get(I32, sequenceAddress) != guard.generation();
+        return sequenceAddress != 0 && RAW.get(I32, sequenceAddress) != generation;
     }
 
     /**
