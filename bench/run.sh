@@ -218,7 +218,7 @@ record "$RAW/c-uncontended.txt" "$NATIVE" mutex-uncontended "$((C_ITERS / 4))" -
 log "2/10 JMH uncontended (${JMH_OPTS[*]} -prof gc), then the native floor again"
 # -Djmh.ignoreLock: other JMH runs on a shared machine must not abort this one (their load shows in other-load.txt)
 record "$RAW/jmh.txt" "$JAVA" "${JFLAGS[@]}" -Djmh.ignoreLock=true --sun-misc-unsafe-memory-access=allow -cp "$JAR" io.shmsync.bench.JmhMain \
-  'io.shmsync.bench.(Uncontended|PeerUncontended)Benchmark' "${JMH_OPTS[@]}" -prof gc -rf json -rff "$RAW/jmh.json"
+  'io.shmsync.bench.(Uncontended|PeerUncontended|MutexLeaseList)Benchmark' "${JMH_OPTS[@]}" -prof gc -rf json -rff "$RAW/jmh.json"
 record "$RAW/c-uncontended.txt" "$SEM_BENCH" uncontended "$C_ITERS" --runs "$C_RUNS"
 record "$RAW/c-uncontended.txt" "$NATIVE" mutex-uncontended "$((C_ITERS / 4))" --runs "$C_RUNS"
 fi
