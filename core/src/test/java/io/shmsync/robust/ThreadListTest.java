@@ -182,6 +182,32 @@ class ThreadListTest {
         }
     }
 
+    /**
+     * Threads come and go: the lists of gone threads are forgotten and their anchors reused, and a thread on a
+     * reused anchor still has its held words marked at its exit (the kernel walks through the anchor).
+     */
+    @Test
+    @Timeout(120)
+    void goneThreadsAreForgottenAndTheirAnchorsReused() throws Exception {
+        try (Region r = Region.create(shm.regionName("churn"), 64 * 1024)) {
+            Mutex m = r.mutex("m");
+            Mutex last = r.mutex("last");
+            for (int i = 0; i < 300; i++) {
+                assertNull(onThreadThatExits(() -> {
+                    m.lock();
+                    m.unlock();
+                }));
+            }
+            assertTrue(ThreadList.remembered() < 200, ThreadList.remembered() + " lists remembered after 300 threads");
+            assertNull(onThreadThatExits(last::lock)); // ends holding it
+            OwnerDiedException e = assertThrows(OwnerDiedException.class, last::lock);
+            assertTrue(e.markedByKernel());
+            last.markConsistent();
+            last.unlock();
+            assertFalse(m.isLocked());
+        }
+    }
+
     /** Closing one {@code Region} object of a file leaves alone a word held through another one of it. */
     @Test
     @Timeout(60)

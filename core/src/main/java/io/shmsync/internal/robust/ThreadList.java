@@ -57,6 +57,11 @@ public final class ThreadList {
      */
     private static final Map<Integer, ThreadList> BY_TID = new ConcurrentHashMap<>();
     private static final ThreadList NONE = new ThreadList();
+    /** Anchors of gone threads, ready for reuse ({@link #anchor()}). */
+    private static final java.util.concurrent.ConcurrentLinkedQueue<Long> FREE_ANCHORS =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Size of {@link #BY_TID} at which the next list creation purges gone threads. */
+    private static volatile int purgeAt = 64;
     private static final ThreadLocal<ThreadList> CURRENT = ThreadLocal.withInitial(ThreadList::create);
 
     /** The thread this list belongs to. */
@@ -104,6 +109,11 @@ public final class ThreadList {
         }
         ThreadList t = CURRENT.get();
         return t == NONE ? null : t;
+    }
+
+    /** How many thread lists this process remembers (diagnostics and tests: gone threads are purged). */
+    public static int remembered() {
+        return BY_TID.size();
     }
 
     /** Whether {@code tid} is the TID of a thread of this process that has (or had) a thread list. */
@@ -163,7 +173,7 @@ public final class ThreadList {
         if ((long) LONG.getVolatile(RAW, h) != h || (long) LONG.getVolatile(RAW, h + HEAD_PENDING) != 0L) {
             return NONE;
         }
-        long anchor = Arena.global().allocate(ANCHOR_SIZE, 64).address(); // lives as long as the thread may
+        long anchor = anchor();
         long anchorNext = anchor + MutexLayout.LIST_NEXT_OFFSET;
         RAW.set(ValueLayout.JAVA_LONG, anchor + MutexLayout.LIST_PREV_OFFSET, h);
         RAW.set(ValueLayout.JAVA_LONG, anchorNext, h);
@@ -172,6 +182,43 @@ public final class ThreadList {
         ThreadList t = new ThreadList(me, tid, h, anchorNext);
         BY_TID.put(tid, t);
         return t;
+    }
+
+    /**
+     * A zeroed anchor block: one a gone thread no longer needs, or a new one. Anchors are native memory that is
+     * never freed (the kernel may walk a thread's list until the thread has completely exited, after its Java
+     * side ended), so they are reused instead, once their thread's task is gone.
+     */
+    private static long anchor() {
+        if (BY_TID.size() >= purgeAt) {
+            purgeGoneThreads();
+        }
+        Long a = FREE_ANCHORS.poll();
+        if (a == null) {
+            return Arena.global().allocate(ANCHOR_SIZE, 64).address();
+        }
+        RAW.asSlice(a, ANCHOR_SIZE).fill((byte) 0);
+        return a;
+    }
+
+    /**
+     * Forgets the lists of threads that are gone — their Java thread ended and no task of this process has
+     * their TID any more ({@code tgkill(getpid(), TID, 0)} fails: the kernel has walked their lists) — and
+     * keeps their anchors for reuse. Amortised: runs when the number of lists doubled since the last run.
+     */
+    private static synchronized void purgeGoneThreads() {
+        if (BY_TID.size() < purgeAt) {
+            return;
+        }
+        int pid = Posix.getpid();
+        for (Map.Entry<Integer, ThreadList> en : BY_TID.entrySet()) {
+            ThreadList t = en.getValue();
+            if (!t.thread.isAlive() && RobustSyscalls.tgkill0(pid, en.getKey()) == -RobustSyscalls.ESRCH
+                    && BY_TID.remove(en.getKey(), t)) {
+                FREE_ANCHORS.add(t.anchorNext - MutexLayout.LIST_NEXT_OFFSET);
+            }
+        }
+        purgeAt = Math.max(64, 2 * BY_TID.size());
     }
 
     // ------------------------------------------------------------------ list_op_pending
