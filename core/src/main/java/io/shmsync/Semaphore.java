@@ -41,7 +41,8 @@ import static io.shmsync.internal.sync.SemaphoreLayout.VALUE_MASK;
  * }</pre>
  *
  * <p><b>Cost.</b> An uncontended acquire or release is one CAS on the word: no system call, no allocation,
- * no spinning. A release makes a {@code FUTEX_WAKE} system call only when a waiter is registered. A thread
+ * no spinning. A release makes a {@code FUTEX_WAKE} system call only when a waiter is registered (and, right
+ * after one that woke a thread, may yield its CPU once so that the woken thread can run). A thread
  * that must block registers as a waiter and sleeps in the kernel on the word (platform threads), or parks
  * while a shared multiplexer thread sleeps for it (virtual threads, which so never pin their carrier).
  *
@@ -68,6 +69,8 @@ public sealed class Semaphore permits PosixSemaphore {
     private final long sequence;
     private final int generation;
     private final Spinner spinner = new Spinner();
+    /** Whether this handle's last release wake-up found a sleeper (racy by design, a hint: see wakeOne). */
+    private boolean wokeSleeper;
     private volatile SpinPolicy spinPolicy = SpinPolicy.NONE;
 
     Semaphore(MemorySegment segment, long offset, Guard guard) {
@@ -308,7 +311,24 @@ public sealed class Semaphore permits PosixSemaphore {
             d = witness;
         }
         if ((d >>> NWAITERS_SHIFT) != 0) {
-            Futex.wake(futexAddress, 1, true);
+            wakeOne();
+        }
+    }
+
+    /**
+     * {@code FUTEX_WAKE(1)} for a release that saw a registered waiter. A waiter stays registered until it runs
+     * again after its wake-up; a woken waiter that waits for this CPU may not get it before this thread's time
+     * slice ends, and until then each of this thread's releases pays a {@code FUTEX_WAKE} that wakes no one
+     * (thousands in a busy loop). So when the wake after one that woke a sleeper wakes no one, yield once:
+     * the scheduler may run the woken waiter now. A hint only, not part of the protocol: a releaser whose wake-ups
+     * all find a sleeper (a ping-pong) never yields, and one yield at most follows each wake-up that found one.
+     */
+    private void wakeOne() {
+        if (Futex.wake(futexAddress, 1, true) > 0) {
+            wokeSleeper = true;
+        } else if (wokeSleeper) {
+            wokeSleeper = false;
+            Thread.yield();
         }
     }
 
