@@ -64,14 +64,19 @@ run() {
 
 printf '%-34s %-58s %10s %7s  %s\n' model property states "time(s)" result
 # ---- §3 semaphore (sem.pml) ----
-ME="mutual excl. (P=1), permits conserved, nwaiters, no lost wake-up"
-run sem                 sem.pml safety   pass "$ME"                                          -DP=1 -DROUNDS=2
+ME="ME (P=1), permits conserved, nwaiters, no lost wake-up"
+# processes: 0 runs glibc's slow path, 1 and 2 Java's (-DJAVA_FROM=0: all Java; 3: all glibc)
+run sem                 sem.pml safety   pass "$ME (glibc+2 Java)"                 -DP=1 -DROUNDS=2
+run sem-java            sem.pml safety   pass "$ME (3 Java)"                       -DP=1 -DROUNDS=2 -DJAVA_FROM=0
+run sem-glibc           sem.pml safety   pass "$ME (3 glibc)"                      -DP=1 -DROUNDS=2 -DJAVA_FROM=3
 run sem-P2              sem.pml safety   pass "permits conserved (P=2), nwaiters, no lost wake-up"  -DP=2 -DROUNDS=2
 run sem-progress        sem.pml progress-fair pass "progress under weak fairness"                -DPROGRESS
 run sem-bug-no-register sem.pml safety   "find:invalid end state" "seeded: slow path skips nwaiters+1"   -DBUG_NO_REGISTER
 run sem-bug-wake-first  sem.pml safety   "find:invalid end state" "seeded: release wakes before its CAS" -DBUG_WAKE_FIRST
 run sem-bug-no-passon   sem.pml safety   "find:invalid end state" "seeded: abort does not pass wake-up on" -DBUG_NO_PASSON
+run sem-bug-no-passon-java sem.pml safety "find:invalid end state" "seeded: Java abort does not pass wake-up on" -DBUG_NO_PASSON -DJAVA_FROM=0
 run sem-bug-wake-load   sem.pml safety   "find:invalid end state" "seeded: wake decided on the first load" -DBUG_WAKE_FROM_LOAD
+run sem-bug-java-unreg  sem.pml safety   "find:invalid end state" "seeded: Java waiter sleeps deregistered" -DBUG_JAVA_SLEEP_UNREGISTERED
 # ---- §6 robust mutex and leases (mutex.pml) ----
 run mutex               mutex.pml safety pass "ME, no lost wake-up; aborts+spurious, no deaths" -DDEATHS=0 -DABORTS=1 -DSPUR=1
 run mutex-progress      mutex.pml progress pass "progress (no fairness needed), no deaths"      -DPROGRESS -DDEATHS=0 -DABORTS=0 -DSPUR=0

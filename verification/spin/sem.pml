@@ -4,7 +4,10 @@
  * The 64-bit `data` word is the pair (value, nw): every access to it below is one atomic{} block, as
  * every access in §3.2 is one load / CAS / fetch_add on `data`.  The futex word is `value` (§3.1).
  * Each of the N processes (one thread each) runs rounds of: acquire (fast path, then slow path),
- * hold, release.  Timeouts, interrupts, removal and close are one nondeterministic "abort" of the
+ * hold, release.  Processes me < JAVA_FROM run glibc's slow path (register once, take-and-deregister
+ * in one CAS, stay registered across re-sleeps: also the C header's and the kernel module's), the others
+ * Java's (register just before each sleep, deregister right after it, take with the fast path; §3.2):
+ * by default process 0 is a glibc waiter and 1, 2 are Java waiters (-DJAVA_FROM=0: all Java, 3: all glibc).  Timeouts, interrupts, removal and close are one nondeterministic "abort" of the
  * wait core (§3.4) with a global budget ABORTS; spurious wake-ups have a budget SPUR.
  *
  * Futex model (§3.4): futex_wait compares the word with the expected value and queues the caller in
@@ -25,6 +28,7 @@
  *   BUG_WAKE_FIRST       release wakes before it publishes the token (wake decided on a plain load)
  *   BUG_NO_PASSON        an aborting waiter does not pass a consumed wake-up on
  *   BUG_WAKE_FROM_LOAD   release decides to wake on its initial load instead of the CAS's witness
+ *   BUG_JAVA_SLEEP_UNREGISTERED  a Java waiter deregisters before its sleep instead of after it
  */
 
 #define N 3
@@ -40,6 +44,9 @@
 #endif
 #ifndef SPUR
 #define SPUR 1
+#endif
+#ifndef JAVA_FROM
+#define JAVA_FROM 1    /* processes me >= JAVA_FROM run the Java slow path */
 #endif
 
 byte value = P;        /* data bits 0-31: the futex word */
@@ -83,6 +90,7 @@ active [N] proctype proc() {
 
   byte dv, dn;         /* the snapshot d = (value(d), nwaiters(d)) */
   bit aborted;
+  bit slept;           /* Java path: this wait slept and no take attempt has answered it yet (`owe`) */
 #ifdef BUG_WAKE_FROM_LOAD
   byte dn0;
 #endif
@@ -98,11 +106,13 @@ top:
   fi;
 #endif
   aborted = 0;
+  slept = 0;
   /* §3.2 try-acquire (fast path): d = load; if value(d) == 0 fail; else CAS d -> d-1, retry */
   atomic { dv = value; dn = nw };
 fast:
   if
-  :: dv == 0 -> goto slow
+  :: dv == 0 && me >= JAVA_FROM -> goto jslow
+  :: dv == 0 && me < JAVA_FROM -> goto slow
   :: else ->
      atomic {
        if
@@ -159,6 +169,61 @@ abort:
   fi;
 #endif
   dv = 0; dn = 0;
+  goto top;
+
+jslow:
+  /* §3.2 acquire (slow path), Java: the wait is opened (interrupt hook, removal watch, abort window: no
+     access to data), then d = fetch_add(W) (register); sleep only if value(d) == 0; fetch_add(-W)
+     (deregister); the wait is closed; then the fast path takes a token, or comes back here */
+#ifdef BUG_NO_REGISTER
+  atomic { dv = value };
+#elif defined(BUG_JAVA_SLEEP_UNREGISTERED)
+  atomic { dv = value };
+#else
+  atomic { dv = value; nw++; reg[me] = 1; invariant() };
+#endif
+  if
+  :: dv == 0 -> futex_wait0(); slept = 1
+  :: else -> skip
+  fi;
+#if !defined(BUG_NO_REGISTER) && !defined(BUG_JAVA_SLEEP_UNREGISTERED)
+  atomic { nw--; reg[me] = 0; invariant() };
+#endif
+  if
+  :: aborted -> goto jabort
+  :: atomic { !aborted && aborts > 0 -> aborts--; aborted = 1 }; goto jabort  /* seen by finish() after no sleep */
+  :: !aborted -> skip
+  fi;
+  slept = 0;                               /* the take below answers a consumed wake-up */
+  atomic { dv = value; dn = nw };
+jtake:
+  if
+  :: dv == 0 -> goto jslow
+  :: else ->
+     atomic {
+       if
+       :: value == dv && nw == dn -> value--; held[me] = 1; invariant(); dv = 0; dn = 0; goto got
+       :: else -> dv = value; dn = nw
+       fi
+     };
+     goto jtake
+  fi;
+
+jabort:
+  /* Java abort after a sleep (passOn): already deregistered; d = load; if value(d) > 0 && nwaiters(d) > 0
+     FUTEX_WAKE(1).  An abort without a sleep in this wait consumed no wake-up and passes nothing on. */
+#ifndef BUG_NO_PASSON
+  if
+  :: slept ->
+     atomic { dv = value; dn = nw };
+     if
+     :: dv > 0 && dn > 0 -> futex_wake1()
+     :: else -> skip
+     fi
+  :: else -> skip
+  fi;
+#endif
+  dv = 0; dn = 0; slept = 0;
   goto top;
 
 got:

@@ -41,7 +41,8 @@ import static io.shmsync.internal.sync.SemaphoreLayout.VALUE_MASK;
  * }</pre>
  *
  * <p><b>Cost.</b> An uncontended acquire or release is one CAS on the word: no system call, no allocation,
- * no spinning. A release makes a {@code FUTEX_WAKE} system call only when a waiter is registered. A thread
+ * no spinning. A release makes a {@code FUTEX_WAKE} system call only when a waiter is registered (and, right
+ * after one that woke a thread, may yield its CPU once so that the woken thread can run). A thread
  * that must block registers as a waiter and sleeps in the kernel on the word (platform threads), or parks
  * while a shared multiplexer thread sleeps for it (virtual threads, which so never pin their carrier).
  *
@@ -68,6 +69,8 @@ public sealed class Semaphore permits PosixSemaphore {
     private final long sequence;
     private final int generation;
     private final Spinner spinner = new Spinner();
+    /** Whether this handle's last release wake-up found a sleeper (racy by design, a hint: see wakeOne). */
+    private boolean wokeSleeper;
     private volatile SpinPolicy spinPolicy = SpinPolicy.NONE;
 
     Semaphore(MemorySegment segment, long offset, Guard guard) {
@@ -196,8 +199,9 @@ public sealed class Semaphore permits PosixSemaphore {
 
     /**
      * The slow path (docs/PROTOCOL.md §3.2): spin if the policy says so (before registering, so that a
-     * releaser makes no wake-up call for a spinning waiter), then register as a waiter, sleep while the value
-     * is 0, take a token.
+     * releaser makes no wake-up call for a spinning waiter); then, until a token is taken: open a wait, register
+     * as a waiter, sleep if the value is 0, deregister, close the wait, try to take a token. The waiter is
+     * counted (and every release makes a {@code FUTEX_WAKE}) only from just before its sleep to just after it.
      */
     private boolean acquireSlow(boolean interruptible, boolean timed, long deadline) throws InterruptedException {
         Spinner sp = spinner;
@@ -209,46 +213,68 @@ public sealed class Semaphore permits PosixSemaphore {
             }
         }
         WaitNode node = WaitNode.enter(guard);
-        boolean registered = false;
-        boolean acquired = false;
+        // Whether a sleep may have consumed a release's wake-up that no take attempt has answered yet: a wait
+        // that then ends without a take passes it on (PROTOCOL §3.3, "Aborts pass wake-ups on").
+        boolean owe = false;
         try {
-            long d = (long) DATA.getAndAdd(segment, data, ONE_WAITER) + ONE_WAITER;
-            registered = true;
-            for (;;) {
-                if ((d & VALUE_MASK) != 0) {
-                    long witness = (long) DATA.compareAndExchangeAcquire(segment, data, d, d - 1 - ONE_WAITER);
-                    if (witness == d) {
-                        acquired = true;
-                        if (waitStart != 0) {
-                            sp.waited(waitStart);
-                        }
-                        return true;
+            do {
+                boolean inTime;
+                try {
+                    if (node.prepare(segment, data, 0, interruptible)) {
+                        owe |= sleepRegistered(node, timed, deadline);
                     }
-                    d = witness;
-                    continue;
+                } finally {
+                    inTime = node.finish();
                 }
-                if (!node.await(segment, data, 0, timed, deadline, interruptible)) {
+                if (!inTime) {
                     return false;
                 }
-                d = (long) DATA.getOpaque(segment, data);
+                owe = false; // the take below answers it: it takes the token, or sees that another did
+            } while (!tryTake());
+            if (waitStart != 0) {
+                sp.waited(waitStart);
             }
+            return true;
         } finally {
-            if (registered && !acquired) {
-                abortWait();
+            if (owe) {
+                passOn();
             }
             node.exit();
         }
     }
 
     /**
-     * Deregisters a waiter that gives up; if a token is available and others wait, passes on a wake-up it
-     * may have consumed (docs/PROTOCOL.md §3.3, "Aborts pass wake-ups on").
+     * Inside an open wait: registers as a waiter ({@code nwaiters + 1}), sleeps if the value it saw is 0, and
+     * deregisters (unless the object was removed: its bytes may already be another object's).
+     *
+     * @return whether it slept (and so may have consumed a release's wake-up)
      */
-    private void abortWait() {
+    private boolean sleepRegistered(WaitNode node, boolean timed, long deadline) {
+        long d = (long) DATA.getAndAdd(segment, data, ONE_WAITER);
+        boolean slept = false;
+        try {
+            if ((d & VALUE_MASK) == 0) {
+                slept = true;
+                node.sleep(timed, deadline);
+            }
+        } finally {
+            if (!guard.removed()) {
+                DATA.getAndAdd(segment, data, -ONE_WAITER);
+            }
+        }
+        return slept;
+    }
+
+    /**
+     * A waiter that slept and gives up without trying to take a token: if a token is available and others
+     * are registered, wakes one of them, as it may have consumed the wake-up meant for that token (docs/PROTOCOL.md
+     * §3.3, "Aborts pass wake-ups on").
+     */
+    private void passOn() {
         if (guard.removed()) {
             return; // the bytes may already belong to another object
         }
-        long d = (long) DATA.getAndAdd(segment, data, -ONE_WAITER) - ONE_WAITER;
+        long d = (long) DATA.getVolatile(segment, data);
         if ((d & VALUE_MASK) != 0 && (d >>> NWAITERS_SHIFT) != 0) {
             Futex.wake(futexAddress, 1, true);
         }
@@ -285,7 +311,24 @@ public sealed class Semaphore permits PosixSemaphore {
             d = witness;
         }
         if ((d >>> NWAITERS_SHIFT) != 0) {
-            Futex.wake(futexAddress, 1, true);
+            wakeOne();
+        }
+    }
+
+    /**
+     * {@code FUTEX_WAKE(1)} for a release that saw a registered waiter. A waiter stays registered until it runs
+     * again after its wake-up; a woken waiter that waits for this CPU may not get it before this thread's time
+     * slice ends, and until then each of this thread's releases pays a {@code FUTEX_WAKE} that wakes no one
+     * (thousands in a busy loop). So when the wake after one that woke a sleeper wakes no one, yield once:
+     * the scheduler may run the woken waiter now. A hint only, not part of the protocol: a releaser whose wake-ups
+     * all find a sleeper (a ping-pong) never yields, and one yield at most follows each wake-up that found one.
+     */
+    private void wakeOne() {
+        if (Futex.wake(futexAddress, 1, true) > 0) {
+            wokeSleeper = true;
+        } else if (wokeSleeper) {
+            wokeSleeper = false;
+            Thread.yield();
         }
     }
 

@@ -58,6 +58,16 @@ final class PlatformWaitNode extends WaitNode {
     private volatile int window;
     /** The object word of the current wait: what aborters wake. Written before {@code window} turns odd. */
     private volatile long wakeAddress;
+    // The current wait, from prepare() to finish() (this thread only).
+    private MemorySegment waitSegment;
+    private long waitWord;
+    private int waitExpected;
+    private long waitExtraOffset;
+    private int waitExtraExpected;
+    /** The hook that brackets the current wait (begun in prepare), or null. */
+    private InterruptHook waitHook;
+    /** The current wait's futex result: 0 until it sleeps. */
+    private int result;
 
     PlatformWaitNode() {
         Arena arena = Arena.ofAuto();
@@ -110,42 +120,62 @@ final class PlatformWaitNode extends WaitNode {
     }
 
     @Override
-    public boolean await(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
-                         boolean timed, long deadline, boolean interruptible) throws InterruptedException {
+    public boolean prepare(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
+                           boolean interruptible) {
         Guard g = guard;
-        checkAfterWake();
         long word = segment.address() + offset;
+        waitSegment = segment;
+        waitWord = word;
+        waitExpected = expected;
+        waitExtraOffset = extraOffset;
+        waitExtraExpected = extraExpected;
+        result = 0; // no sleep: "look again"
         boolean watched = g.sequenceAddress != 0 && Futex.hasWaitv();
         if (watched) {
             RemovalWatcher.watch(g); // before the window opens: the watcher then sees it, or we see the removal
         }
         int w = window + 1; // odd: this wait's window
         wakeAddress = word;
-        InterruptHook h = null;
         if (interruptible) {
-            h = hook;
+            InterruptHook h = hook;
             if (h == null || !h.isOpen()) {
                 h = hook = new InterruptHook(this);
             }
             h.window = w;
+            waitHook = h;
             h.beginWait(); // an interrupt from here on calls abortWindow(w)
         }
+        WINDOW.setVolatile(this, w);
+        // An aborter may have looked before the window opened: do not sleep if it set its flag (PROTOCOL §3.4).
+        return !(g.scope.isClosing() || (interruptible && Thread.currentThread().isInterrupted())
+                || g.removedVolatile());
+    }
+
+    @Override
+    public void sleep(boolean timed, long deadline) {
+        long word = waitWord;
+        int expected = waitExpected;
+        long extraOffset = waitExtraOffset;
         int r;
+        if (!Futex.hasWaitv()) {
+            r = extraOffset >= 0 && waitSegment.get(ValueLayout.JAVA_INT, extraOffset) != waitExtraExpected
+                    ? -Posix.EAGAIN : sleepSlice(word, expected, timed, deadline);
+        } else if (extraOffset < 0) {
+            r = Futex.waitBitset(word, expected, timed ? deadline(deadline) : 0, true, capture);
+        } else {
+            r = sleepWaitv(word, expected, waitSegment.address() + extraOffset, waitExtraExpected, timed, deadline);
+        }
+        result = r;
+    }
+
+    @Override
+    public boolean finish() throws InterruptedException {
+        InterruptHook h = waitHook;
+        waitHook = null;
+        waitSegment = null;
         try {
-            WINDOW.setVolatile(this, w);
-            try {
-                if (g.scope.isClosing() || (interruptible && Thread.currentThread().isInterrupted())
-                        || (watched && g.removedVolatile())) {
-                    r = -Posix.EINTR; // an aborter may have looked before the window opened: do not sleep
-                } else if (!Futex.hasWaitv()) {
-                    r = extraOffset >= 0 && segment.get(ValueLayout.JAVA_INT, extraOffset) != extraExpected
-                            ? -Posix.EAGAIN : sleepSlice(word, expected, timed, deadline);
-                } else if (extraOffset < 0) {
-                    r = Futex.waitBitset(word, expected, timed ? deadline(deadline) : 0, true, capture);
-                } else {
-                    r = sleepWaitv(word, expected, segment.address() + extraOffset, extraExpected, timed, deadline);
-                }
-            } finally {
+            int w = window;
+            if ((w & 1) != 0) {
                 WINDOW.setVolatile(this, w + 1); // before endWait: an aborter may hold the hook's close lock
             }
         } finally {
@@ -160,11 +190,12 @@ final class PlatformWaitNode extends WaitNode {
             }
         }
         checkAfterWake();
+        int r = result;
         if (r == -Posix.ETIMEDOUT) {
             return false;
         }
         if (r < 0 && r != -Posix.EAGAIN && r != -Posix.EINTR) {
-            throw new IllegalStateException("futex wait on " + g.description() + " failed: "
+            throw new IllegalStateException("futex wait on " + guard.description() + " failed: "
                     + Posix.strerror(-r) + " (errno " + -r + ")");
         }
         return true;

@@ -30,6 +30,11 @@ final class VirtualWaitNode extends WaitNode {
     /** Set when the waiter stopped waiting; the multiplexer drops it. */
     volatile boolean cancelled;
     volatile boolean aborted;
+    // The current wait, from prepare() to finish() (this thread only).
+    private boolean interruptible;
+    private boolean multiplexed;
+    private boolean timedOut;
+    private boolean interruptedWhileAsleep;
 
     @Override
     void abort() {
@@ -58,13 +63,9 @@ final class VirtualWaitNode extends WaitNode {
     }
 
     @Override
-    public boolean await(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
-                         boolean timed, long deadline, boolean interruptible) throws InterruptedException {
-        aborted = false;
-        checkAfterWake();
-        if (interruptible && Thread.interrupted()) {
-            throw new InterruptedException();
-        }
+    public boolean prepare(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
+                           boolean interruptible) {
+        aborted = false; // before the looks at closing below: a closer sets closing, then aborted
         this.segment = segment;
         this.offset = offset;
         this.expected = expected;
@@ -72,52 +73,72 @@ final class VirtualWaitNode extends WaitNode {
         this.extraOffset = extraOffset;
         this.registeredGuard = guard;
         this.thread = Thread.currentThread();
+        this.interruptible = interruptible;
         fired = false;
         cancelled = false;
-        boolean multiplexed = Futex.hasWaitv();
-        if (multiplexed) {
+        multiplexed = false;
+        timedOut = false;
+        interruptedWhileAsleep = false;
+        Guard g = guard;
+        return !(g.scope.isClosing() || g.removed() || (interruptible && Thread.currentThread().isInterrupted()));
+    }
+
+    @Override
+    public void sleep(boolean timed, long deadline) {
+        boolean mux = Futex.hasWaitv();
+        if (mux) {
+            multiplexed = true;
             WaitMultiplexer.register(this);
         }
-        boolean interruptedMeanwhile = false;
-        try {
-            while (!fired) {
-                if (aborted) {
+        while (!fired) {
+            if (aborted) {
+                break;
+            }
+            if (!mux && wordChanged()) {
+                break;
+            }
+            long wait = mux ? Long.MAX_VALUE : POLL_NANOS;
+            if (timed) {
+                long remaining = deadline - System.nanoTime();
+                if (remaining <= 0) {
+                    timedOut = true;
                     break;
                 }
-                if (!multiplexed && wordChanged()) {
+                wait = Math.min(wait, remaining);
+            }
+            if (wait == Long.MAX_VALUE) {
+                LockSupport.park(this);
+            } else {
+                LockSupport.parkNanos(this, wait);
+            }
+            if (Thread.interrupted()) {
+                interruptedWhileAsleep = true; // park would not block again while the status is set
+                if (interruptible) {
                     break;
                 }
-                long wait = multiplexed ? Long.MAX_VALUE : POLL_NANOS;
-                if (timed) {
-                    long remaining = deadline - System.nanoTime();
-                    if (remaining <= 0) {
-                        return false;
-                    }
-                    wait = Math.min(wait, remaining);
-                }
-                if (wait == Long.MAX_VALUE) {
-                    LockSupport.park(this);
-                } else {
-                    LockSupport.parkNanos(this, wait);
-                }
-                if (Thread.interrupted()) {
-                    if (interruptible) {
-                        throw new InterruptedException();
-                    }
-                    interruptedMeanwhile = true; // park would not block again while the status is set
-                }
-            }
-        } finally {
-            cancelled = true;
-            this.thread = null;
-            if (multiplexed && !fired) {
-                WaitMultiplexer.cancel(this);
-            }
-            if (interruptedMeanwhile) {
-                Thread.currentThread().interrupt();
             }
         }
+    }
+
+    @Override
+    public boolean finish() throws InterruptedException {
+        cancelled = true;
+        this.thread = null;
+        if (multiplexed && !fired) {
+            WaitMultiplexer.cancel(this);
+        }
+        multiplexed = false;
+        if (interruptedWhileAsleep) {
+            interruptedWhileAsleep = false;
+            if (interruptible) {
+                throw new InterruptedException(); // the status was cleared when it was seen
+            }
+            Thread.currentThread().interrupt(); // an uninterruptible wait keeps it for the caller
+        }
+        if (interruptible && Thread.interrupted()) {
+            throw new InterruptedException();
+        }
         checkAfterWake();
-        return true;
+        return !timedOut;
     }
 }

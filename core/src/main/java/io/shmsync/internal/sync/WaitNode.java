@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The per-thread state of one blocking wait; the one wait core that every primitive uses.
  *
- * <p>Usage by a primitive's slow path (see {@code Semaphore}):
+ * <p>Usage by a primitive's slow path (see {@code Mutex}, {@code RwSemaphore}):
  * <pre>{@code
  * WaitNode node = WaitNode.enter(guard);      // registers with the scope: close waits for us
  * try {
@@ -18,6 +18,24 @@ import java.util.concurrent.atomic.AtomicInteger;
  * } finally {
  *     ... undo the registration in the word if the wait failed;
  *     node.exit();
+ * }
+ * }</pre>
+ * {@code await} is three phases, which a primitive may also call one by one to do word transitions between
+ * them: {@link #prepare} opens the wait (everything that does not need the word: the interrupt hook, the
+ * removal watch, the abort window), {@link #sleep} only sleeps, {@link #finish} closes the wait and reports
+ * how it ended. {@code Semaphore} registers as a waiter in its word after {@code prepare} and deregisters
+ * before {@code finish}, so that it is counted as a waiter only while it is about to sleep or asleep
+ * (docs/PROTOCOL.md §3.2): a releaser makes a {@code FUTEX_WAKE} for every release while a waiter is counted.
+ * <pre>{@code
+ * boolean inTime;
+ * try {
+ *     if (node.prepare(segment, wordOffset, expected, interruptible)) {  // false: an abort is pending
+ *         ... register in the word, re-read it;
+ *         if (it still holds expected) node.sleep(timed, deadline);
+ *         ... deregister;
+ *     }
+ * } finally {
+ *     inTime = node.finish();                 // always; throws on interrupt, close, removal
  * }
  * }</pre>
  * A platform thread reuses one node for all its waits; a virtual thread gets a node per thread too, but
@@ -89,7 +107,8 @@ public abstract sealed class WaitNode permits PlatformWaitNode, VirtualWaitNode 
 
     /**
      * Blocks while the 32-bit word at {@code segment + offset} equals {@code expected}; may return
-     * spuriously: the caller re-reads its word and decides.
+     * spuriously: the caller re-reads its word and decides. Equivalent to {@link #prepare}, {@link #sleep}
+     * (if {@code prepare} returned true) and {@link #finish}.
      *
      * @param timed         whether {@code deadline} applies
      * @param deadline      a {@link System#nanoTime()} deadline (CLOCK_MONOTONIC)
@@ -110,9 +129,56 @@ public abstract sealed class WaitNode permits PlatformWaitNode, VirtualWaitNode 
      * watches its owner's lease word this way, docs/PROTOCOL.md §6). The extra word is shared (not private)
      * and is compared before sleeping like the main word; {@code extraOffset < 0} means none.
      */
-    public abstract boolean await(MemorySegment segment, long offset, int expected, long extraOffset,
-                                  int extraExpected, boolean timed, long deadline, boolean interruptible)
-            throws InterruptedException;
+    public final boolean await(MemorySegment segment, long offset, int expected, long extraOffset, int extraExpected,
+                               boolean timed, long deadline, boolean interruptible) throws InterruptedException {
+        boolean inTime;
+        try {
+            if (prepare(segment, offset, expected, extraOffset, extraExpected, interruptible)) {
+                sleep(timed, deadline);
+            }
+        } finally {
+            inTime = finish();
+        }
+        return inTime;
+    }
+
+    /** {@link #prepare(MemorySegment, long, int, long, int, boolean)} without an extra word. */
+    public final boolean prepare(MemorySegment segment, long offset, int expected, boolean interruptible) {
+        return prepare(segment, offset, expected, -1, 0, interruptible);
+    }
+
+    /**
+     * Phase 1 of a wait (see the class comment): opens a wait on the word(s) of
+     * {@link #await(MemorySegment, long, int, long, int, boolean, long, boolean)}, so that from now on an
+     * interrupt (if {@code interruptible}), a close of the scope or a removal of the object ends a
+     * {@link #sleep} of this wait, even one that has not started yet (docs/PROTOCOL.md §3.4). Makes no
+     * system call once the thread has waited on the object before. Must be followed by {@link #finish()},
+     * in a finally block, whatever it returns or throws.
+     *
+     * @return true if the thread may {@link #sleep}; false if an abort (interrupt, close, removal) is already
+     *         pending: then {@link #finish()} reports it
+     */
+    public abstract boolean prepare(MemorySegment segment, long offset, int expected, long extraOffset,
+                                    int extraExpected, boolean interruptible);
+
+    /**
+     * Phase 2 of a wait: blocks while the word(s) given to {@link #prepare} hold their expected values, until
+     * woken, aborted, spuriously, or (if {@code timed}) until {@code deadline}; call at most once per
+     * {@code prepare}, and only if it returned true. Throws nothing: {@link #finish()} reports the outcome.
+     */
+    public abstract void sleep(boolean timed, long deadline);
+
+    /**
+     * Phase 3 of a wait: closes the wait opened by {@link #prepare} (call exactly once per {@code prepare},
+     * whether or not the thread slept) and reports how it ended.
+     *
+     * @return false if {@link #sleep} ended at its deadline, true otherwise (woken, spurious, word changed,
+     *         or no sleep)
+     * @throws InterruptedException if interruptible and interrupted (the interrupt status is cleared)
+     * @throws io.shmsync.ObjectRemovedException if the guarded object was removed
+     * @throws io.shmsync.RegionClosedException if this process closed the mapping
+     */
+    public abstract boolean finish() throws InterruptedException;
 
     /**
      * Called by {@link WaitScope#closeAndDrain()} from another thread, after it set {@code closing}: end the

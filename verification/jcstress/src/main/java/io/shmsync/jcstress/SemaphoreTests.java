@@ -139,7 +139,7 @@ public final class SemaphoreTests {
     }
 
     @JCStressTest
-    @Description("A blocking acquire (slow path: register, futex wait, take-and-deregister) against a release:"
+    @Description("A blocking acquire (slow path: register, futex wait, deregister, take) against a release:"
             + " the waiter always gets the token (no lost wake-up: a lost one hangs the test) and deregisters.")
     @Outcome(id = "0, 0", expect = ACCEPTABLE, desc = "token taken, waiter deregistered")
     @Outcome(expect = FORBIDDEN, desc = "token or waiter count wrong")
