@@ -47,7 +47,9 @@ run() {
   [ -n "$states" ] || states="?"
   msg=$(grep -Eo '^pan:1: [^(]*' "$out" 2>/dev/null | head -1 | sed 's/^pan:1: //; s/ *$//' || true)
   local errors; errors=$(grep -Eo 'errors: [0-9]+' "$out" 2>/dev/null | head -1 | grep -Eo '[0-9]+' || echo "?")
-  if grep -q 'max search depth too small\|out of memory' "$out" 2>/dev/null; then
+  # (pan stops at -DMEMLIM with "reached -DMEMLIM bound" and still prints "errors: 0": an incomplete search,
+  # not a pass; "Search not completed" alone also follows a found error, so it is not the test)
+  if grep -q 'max search depth too small\|out of memory\|reached -DMEMLIM bound' "$out" 2>/dev/null; then
     result="INCOMPLETE"; unexpected=$((unexpected + 1))
   elif [ "$errors" = "?" ]; then
     result="NO RESULT (see $dir)"; unexpected=$((unexpected + 1)); keep=1; trap - EXIT
